@@ -1,0 +1,36 @@
+# Quick start: `make demo` and `make test` on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	@echo "== Wikipedia's example: Binomial(2, 0.4) against the uniform law on {0, 1, 2}"
+	$(BIN)/kullback kl examples/binomial_vs_uniform.csv --p binomial --q uniform
+	@echo "== Leading digits of the first 1000 Fibonacci numbers against Benford's law, and against uniform digits"
+	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q benford --normalize --base 2
+	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q uniform --normalize --base 2
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_discrete.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
