@@ -7,7 +7,7 @@ distribution objects (scipy.stats, torch.distributions) to
 
 from __future__ import annotations
 
-from . import discrete
+from . import discrete, distributions
 
 __all__ = ["kl", "entropy", "cross_entropy", "js"]
 
@@ -23,7 +23,24 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
     base : None for nats, 2 for bits, any positive number but 1.
 
     ``+inf`` where q = 0 but p > 0: that is the true divergence.
+
+    p, q may instead be distribution objects — scipy.stats frozen
+    distributions (``st.norm(0, 1)``, ``st.Normal(mu=0, sigma=1)``) or
+    torch.distributions objects: then D(p||q) comes from a closed form, else a
+    deterministic numeric method (to 1e-6 relative), else a clear error that
+    points to ``estimate_kl``.  Batched parameters give batched results.
     """
+    p_dist, q_dist = distributions.is_distribution(p), distributions.is_distribution(q)
+    if p_dist or q_dist:
+        if not (p_dist and q_dist):
+            which, other = ("p", "q") if p_dist else ("q", "p")
+            raise TypeError(
+                f"{which} is a distribution object but {other} is not; kl() compares two distributions or two "
+                "probability vectors. For samples against a distribution, use kb.estimate_kl(x, q)"
+            )
+        if normalize is not False or axis != -1:
+            raise TypeError("axis and normalize apply to probability vectors, not to distribution objects")
+        return distributions.kl(p, q, base=discrete._log_base(base) and base)
     return discrete.kl(p, q, axis=axis, base=base, normalize=normalize)
 
 

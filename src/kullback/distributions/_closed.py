@@ -1,0 +1,556 @@
+"""Closed-form KL divergences, written once for NumPy and PyTorch parameters.
+
+Two mechanisms, tried in this order:
+
+1. ``SAME``: dedicated same-family formulas, arranged so that nothing
+   cancels catastrophically when p is close to q and nothing overflows into
+   ``inf - inf`` at extreme parameters (logs of parameters are differenced,
+   not logs of ratios; ``expm1(x) - x`` for the ``r - 1 - log r`` pattern).
+2. Cross-family pairs through  D(p||q) = -H(p) - E_p[log q(X)].  Each q family
+   states which expectations under p its log-density needs (mean, standard
+   deviation, E log X, E|X - c|, the log moment-generating function, ...);
+   each p family supplies the ones it has in closed form.  A pair has a closed
+   form when p supplies everything q asks for; p's support must lie in q's,
+   else the divergence is +inf.  Infinite moments (Cauchy, Pareto with small
+   alpha) give +inf, which is the true value.
+
+Sources: N(.,.), Gamma, Dirichlet, Beta, MVN — W. D. Penny, "KL-divergences of
+Normal, Gamma, Dirichlet and Wishart densities" (2001); Laplace, Pareto,
+Gumbel, uniform and the entropies — M. Gil, F. Alajaji, T. Linder, "Rényi
+divergence measures for commonly used univariate continuous distributions",
+Information Sciences 249 (2013), and Gil's thesis (Queen's University, 2011);
+Cauchy — F. Chyzak, F. Nielsen, "A closed-form formula for the Kullback-Leibler
+divergence between Cauchy distributions", arXiv:1905.10965 (2019); moments,
+entropies and moment-generating functions — the families' standard tables
+(Johnson, Kotz & Balakrishnan, "Continuous Univariate Distributions", 1994-95).
+Every formula is checked against mpmath quadrature in
+tests/distributions/test_closed_forms.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._canonical import Dist
+
+EULER = 0.57721566490153286060651209008240243
+LOG_2PI = math.log(2 * math.pi)
+
+
+class NoClosedForm(Exception):
+    """Raised by a formula that does not apply to these parameters (e.g. binomials of different n)."""
+
+
+# ---------------------------------------------------------------- backend operations
+
+
+class Ops:
+    """The handful of operations the formulas need, for one backend."""
+
+    def __init__(self, backend, like=None):
+        self.backend = backend
+        if backend == "torch":
+            import torch
+
+            self.t = torch
+            self.dtype = like.dtype if like is not None else torch.get_default_dtype()
+            self.device = like.device if like is not None else None
+        else:
+            import scipy.special as sc
+
+            self.sc = sc
+
+    def asarray(self, x):
+        if self.backend == "torch":
+            if isinstance(x, self.t.Tensor):
+                return x.to(dtype=self.dtype) if x.dtype != self.dtype and x.is_floating_point() else (x if x.is_floating_point() else x.to(self.dtype))
+            return self.t.as_tensor(np.asarray(x, dtype=np.float64), dtype=self.dtype, device=self.device)
+        return np.asarray(x, dtype=np.float64)
+
+    def __getattr__(self, name):  # log, exp, sqrt, abs, log1p, expm1, isfinite ... from the backend
+        mod = self.__dict__.get("t") if self.__dict__.get("backend") == "torch" else np
+        return getattr(mod, name)
+
+    def where(self, c, a, b):
+        if self.backend == "torch":
+            a = a if isinstance(a, self.t.Tensor) else self.t.as_tensor(a, dtype=self.dtype, device=self.device)
+            b = b if isinstance(b, self.t.Tensor) else self.t.as_tensor(b, dtype=self.dtype, device=self.device)
+            return self.t.where(c, a, b)
+        return np.where(c, a, b)
+
+    def full_like(self, x, v):
+        return self.t.full_like(x, v) if self.backend == "torch" else np.full_like(x, v, dtype=np.float64)
+
+    def lgamma(self, x):
+        return self.t.lgamma(x) if self.backend == "torch" else self.sc.gammaln(x)
+
+    def digamma(self, x):
+        return self.t.digamma(x) if self.backend == "torch" else self.sc.digamma(x)
+
+    def trigamma(self, x):
+        return self.t.polygamma(1, x) if self.backend == "torch" else self.sc.polygamma(1, x)
+
+    def erf(self, x):
+        return self.t.erf(x) if self.backend == "torch" else self.sc.erf(x)
+
+    def log_ndtr(self, x):
+        return self.t.special.log_ndtr(x) if self.backend == "torch" else self.sc.log_ndtr(x)
+
+    def xlogy(self, x, y):
+        """x log y with 0 log y = 0 (also for y = 0)."""
+        return self.t.special.xlogy(x, y) if self.backend == "torch" else self.sc.xlogy(x, y)
+
+    def sum(self, x, axis):
+        return x.sum(dim=axis) if self.backend == "torch" else x.sum(axis=axis)
+
+    def maximum(self, a, b):
+        return self.t.maximum(a, b) if self.backend == "torch" else np.maximum(a, b)
+
+    def logaddexp(self, a, b):
+        return self.t.logaddexp(a, b) if self.backend == "torch" else np.logaddexp(a, b)
+
+
+def _r1log(o, lr):
+    """r - 1 - log r for r = exp(lr), without cancellation near r = 1 and without inf - inf."""
+    return o.expm1(lr) - lr
+
+
+# ---------------------------------------------------------------- same-family formulas
+
+SAME = {}
+
+
+def _same(family):
+    def register(fn):
+        SAME[family] = fn
+        return fn
+
+    return register
+
+
+@_same("normal")
+def _kl_normal(o, p, q):
+    # log(sq/sp) + (sp^2 + (mp - mq)^2) / (2 sq^2) - 1/2          [Penny 2001, eq. 2]
+    lr = 2 * (o.log(p["scale"]) - o.log(q["scale"]))
+    z = (p["loc"] - q["loc"]) / q["scale"]
+    return 0.5 * (_r1log(o, lr) + z * z)
+
+
+@_same("halfnormal")
+def _kl_halfnormal(o, p, q):
+    # the half-normals' density ratio is the normals' on [0, inf) and the halves carry equal mass
+    return 0.5 * _r1log(o, 2 * (o.log(p["scale"]) - o.log(q["scale"])))
+
+
+@_same("lognormal")
+def _kl_lognormal(o, p, q):
+    # KL is invariant under the bijection log: that of the normals of log X
+    return _kl_normal(o, {"loc": p["mu"], "scale": p["sigma"]}, {"loc": q["mu"], "scale": q["sigma"]})
+
+
+@_same("exponential")
+def _kl_exponential(o, p, q):
+    # lq/lp - 1 - log(lq/lp)
+    return _r1log(o, o.log(q["rate"]) - o.log(p["rate"]))
+
+
+@_same("gamma")
+def _kl_gamma(o, p, q):
+    # (kp - kq) psi(kp) - lnG(kp) + lnG(kq) + kq (log bp - log bq) + kp (bq - bp)/bp      [Penny 2001, eq. 6, rate form]
+    kp, kq = p["concentration"], q["concentration"]
+    lr = o.log(q["rate"]) - o.log(p["rate"])
+    return (kp - kq) * o.digamma(kp) - o.lgamma(kp) + o.lgamma(kq) + kq * (-lr) + kp * o.expm1(lr)
+
+
+@_same("beta")
+def _kl_beta(o, p, q):
+    # ln B(aq, bq) - ln B(ap, bp) + (ap - aq) psi(ap) + (bp - bq) psi(bp) + (aq - ap + bq - bp) psi(ap + bp)
+    ap, bp, aq, bq = p["a"], p["b"], q["a"], q["b"]
+    lnB = lambda a, b: o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b)  # noqa: E731
+    return lnB(aq, bq) - lnB(ap, bp) + (ap - aq) * o.digamma(ap) + (bp - bq) * o.digamma(bp) + (aq - ap + bq - bp) * o.digamma(ap + bp)
+
+
+@_same("dirichlet")
+def _kl_dirichlet(o, p, q):
+    # lnG(a0p) - sum lnG(ap) - lnG(a0q) + sum lnG(aq) + sum (ap - aq)(psi(ap) - psi(a0p))     [Penny 2001, eq. 11]
+    ap, aq = p["alpha"], q["alpha"]
+    a0p, a0q = o.sum(ap, -1), o.sum(aq, -1)
+    t = (ap - aq) * (o.digamma(ap) - o.digamma(a0p)[..., None])
+    return o.lgamma(a0p) - o.lgamma(a0q) + o.sum(o.lgamma(aq) - o.lgamma(ap) + t, -1)
+
+
+@_same("laplace")
+def _kl_laplace(o, p, q):
+    # log(bq/bp) + |mp - mq|/bq + (bp/bq) exp(-|mp - mq|/bp) - 1        [Gil 2011, Table 3.1]
+    lr = o.log(p["scale"]) - o.log(q["scale"])
+    d = o.abs(p["loc"] - q["loc"])
+    # = (r e^{-d/bp} - 1 - log(r e^{-d/bp})) + d/bq - d/bp, each piece >= 0 or exact
+    u = lr - d / p["scale"]
+    return _r1log(o, u) + d / q["scale"] - d / p["scale"]
+
+
+@_same("uniform")
+def _kl_uniform(o, p, q):
+    inside = (p["low"] >= q["low"]) & (p["high"] <= q["high"])
+    val = o.log(q["high"] - q["low"]) - o.log(p["high"] - p["low"])
+    return o.where(inside, val, math.inf)
+
+
+@_same("gumbel")
+def _kl_gumbel(o, p, q):
+    # log(sq/sp) + (mp - mq)/sq + g (sp/sq - 1) + exp((mq - mp)/sq) G(1 + sp/sq) - 1     [Gil 2011; as torch]
+    ls = o.log(p["scale"]) - o.log(q["scale"])
+    s = o.exp(ls)
+    d = (p["loc"] - q["loc"]) / q["scale"]
+    return -ls + d + EULER * (s - 1) + o.exp(o.lgamma(1 + s) - d) - 1
+
+
+@_same("pareto")
+def _kl_pareto(o, p, q):
+    # p's support [mp, inf) must lie in q's [mq, inf); then
+    # log(ap/aq) + aq log(mp/mq) + aq/ap - 1                           [Gil 2011, Table 3.1]
+    lr = o.log(q["alpha"]) - o.log(p["alpha"])
+    val = q["alpha"] * (o.log(p["scale"]) - o.log(q["scale"])) + _r1log(o, lr)
+    return o.where(p["scale"] >= q["scale"], val, math.inf)
+
+
+@_same("cauchy")
+def _kl_cauchy(o, p, q):
+    # log(((gp + gq)^2 + (mp - mq)^2) / (4 gp gq)) = log1p(u^2 + v^2),
+    # u = (gp - gq) / (2 sqrt(gp gq)), v = (mp - mq) / (2 sqrt(gp gq))   [Chyzak & Nielsen 2019]
+    root = 2 * o.sqrt(p["scale"]) * o.sqrt(q["scale"])
+    u = o.abs(p["scale"] - q["scale"]) / root
+    v = o.abs(p["loc"] - q["loc"]) / root
+    m = o.maximum(u, v)
+    big = m > 1
+    m_safe = o.where(big, m, 1.0)
+    large = 2 * o.log(m_safe) + o.log((u / m_safe) ** 2 + (v / m_safe) ** 2)
+    return o.where(big, large, o.log1p(u * u + v * v))
+
+
+@_same("poisson")
+def _kl_poisson(o, p, q):
+    # lp log(lp/lq) - lp + lq, with 0 log 0 = 0
+    lp, lq = p["rate"], q["rate"]
+    return o.xlogy(lp, lp) - o.xlogy(lp, lq) + lq - lp
+
+
+@_same("bernoulli")
+def _kl_bernoulli(o, p, q):
+    a, b = p["p"], q["p"]
+    return o.xlogy(a, a) - o.xlogy(a, b) + o.xlogy(1 - a, 1 - a) - o.xlogy(1 - a, 1 - b)
+
+
+@_same("binomial")
+def _kl_binomial(o, p, q):
+    # n KL(Bernoulli) for equal n; n_p > n_q leaves p mass where q has none; n_p < n_q has no closed form
+    n_p, n_q = p["n"], q["n"]
+    more = n_p > n_q
+    if bool((n_p < n_q).any()):
+        raise NoClosedForm("binomials with n_p < n_q")
+    return o.where(more, math.inf, n_p * _kl_bernoulli(o, p, q))
+
+
+@_same("geometric")
+def _kl_geometric(o, p, q):
+    # same start s: log(pp/pq) + ((1 - pp)/pp) log((1 - pp)/(1 - pq))
+    if bool((p["start"] != q["start"]).any()):
+        raise NoClosedForm("geometric laws with different starting points")
+    a, b = p["p"], q["p"]
+    return o.log(a) - o.log(b) + (o.xlogy(1 - a, 1 - a) - o.xlogy(1 - a, 1 - b)) / a
+
+
+@_same("categorical")
+def _kl_categorical(o, p, q):
+    from .. import discrete
+
+    return discrete.kl(p["probs"], q["probs"], normalize=True)
+
+
+@_same("mvn")
+def _kl_mvn(o, p, q):
+    # 1/2 [tr(Sq^-1 Sp) + (mq - mp)' Sq^-1 (mq - mp) - d + log|Sq| - log|Sp|]     [Penny 2001, eq. 2]
+    # with S = L L': tr = ||Lq^-1 Lp||_F^2, Mahalanobis = ||Lq^-1 (mq - mp)||^2, log|S| = 2 sum log diag L.
+    Lp, Lq = p["scale_tril"], q["scale_tril"]
+    diff = q["loc"] - p["loc"]
+    d = Lp.shape[-1]
+    if o.backend == "torch":
+        t = o.t
+        shape = t.broadcast_shapes(Lp.shape, Lq.shape)
+        Lp_, Lq_ = Lp.expand(shape), Lq.expand(shape)
+        M = t.linalg.solve_triangular(Lq_, Lp_, upper=False)
+        z = t.linalg.solve_triangular(Lq_, diff.expand(shape[:-1]).unsqueeze(-1), upper=False).squeeze(-1)
+        logdet_p = t.log(t.diagonal(Lp, dim1=-2, dim2=-1)).sum(-1)
+        logdet_q = t.log(t.diagonal(Lq, dim1=-2, dim2=-1)).sum(-1)
+        tr = (M * M).sum((-2, -1))
+        maha = (z * z).sum(-1)
+    else:
+        import scipy.linalg as sl
+
+        shape = np.broadcast_shapes(Lp.shape, Lq.shape)
+        Lp_, Lq_ = np.broadcast_to(Lp, shape), np.broadcast_to(Lq, shape)
+        dd = np.broadcast_to(diff, shape[:-1])
+        batch = shape[:-2]
+        tr = np.empty(batch)
+        maha = np.empty(batch)
+        for idx in np.ndindex(batch):
+            M = sl.solve_triangular(Lq_[idx], Lp_[idx], lower=True, check_finite=True)
+            z = sl.solve_triangular(Lq_[idx], dd[idx], lower=True, check_finite=True)
+            tr[idx] = np.sum(M * M)
+            maha[idx] = np.sum(z * z)
+        logdet_p = np.log(np.diagonal(Lp, axis1=-2, axis2=-1)).sum(-1)
+        logdet_q = np.log(np.diagonal(Lq, axis1=-2, axis2=-1)).sum(-1)
+    return 0.5 * (tr + maha - d) + (logdet_q - logdet_p)
+
+
+# ---------------------------------------------------------------- p's side: entropy, support, moments
+
+
+class Moments:
+    """What a family can say in closed form about E_p[f(X)]; absent entries are None."""
+
+    entropy = mean = std = elog = varlog = elog1m = lo = hi = None
+
+    def eabs(self, c):  # E|X - c|
+        return None
+
+    def log_mgf(self, t):  # log E[exp(t X)], t < 0
+        return None
+
+
+def moments(o, d: Dist) -> Moments | None:
+    f, P = d.family, d.params
+    m = Moments()
+    inf = math.inf
+    if f == "normal":
+        mu, s = P["loc"], P["scale"]
+        m.entropy = 0.5 * (1 + LOG_2PI) + o.log(s)
+        m.mean, m.std, m.lo, m.hi = mu, s, -inf, inf
+        m.eabs = lambda c: s * math.sqrt(2 / math.pi) * o.exp(-0.5 * ((mu - c) / s) ** 2) + (mu - c) * o.erf((mu - c) / (s * math.sqrt(2)))
+        m.log_mgf = lambda t: mu * t + 0.5 * (s * t) ** 2
+    elif f == "exponential":
+        lam = P["rate"]
+        m.entropy = 1 - o.log(lam)
+        m.mean, m.std, m.lo, m.hi = 1 / lam, 1 / lam, 0.0, inf
+        m.elog = -EULER - o.log(lam)
+        m.varlog = o.full_like(lam, math.pi**2 / 6)
+        # E|X - c| = c - 1/lam + 2 e^{-lam c}/lam for c >= 0; 1/lam - c for c < 0
+        m.eabs = lambda c: o.where(c >= 0, c - 1 / lam + 2 * o.exp(-lam * o.maximum(c, 0 * c)) / lam, 1 / lam - c)
+        m.log_mgf = lambda t: o.log(lam) - o.log(lam - t)
+    elif f == "gamma":
+        k, b = P["concentration"], P["rate"]
+        m.entropy = k - o.log(b) + o.lgamma(k) + (1 - k) * o.digamma(k)
+        m.mean, m.std, m.lo, m.hi = k / b, o.sqrt(k) / b, 0.0, inf
+        m.elog = o.digamma(k) - o.log(b)
+        m.varlog = o.trigamma(k)
+        m.log_mgf = lambda t: -k * o.log1p(-t / b)
+    elif f == "beta":
+        a, b = P["a"], P["b"]
+        lnB = o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b)
+        m.entropy = lnB - (a - 1) * o.digamma(a) - (b - 1) * o.digamma(b) + (a + b - 2) * o.digamma(a + b)
+        m.mean, m.lo, m.hi = a / (a + b), 0.0, 1.0
+        m.std = o.sqrt(a * b / (a + b + 1)) / (a + b)
+        m.elog = o.digamma(a) - o.digamma(a + b)
+        m.elog1m = o.digamma(b) - o.digamma(a + b)
+        m.varlog = o.trigamma(a) - o.trigamma(a + b)
+    elif f == "uniform":
+        lo, hi = P["low"], P["high"]
+        w = hi - lo
+        m.entropy = o.log(w)
+        m.mean, m.std, m.lo, m.hi = (lo + hi) / 2, w / math.sqrt(12), lo, hi
+        # for 0 <= lo: E log X = (hi log hi - lo log lo)/w - 1 (where lo < 0 the support check decides first)
+        pos_lo = o.maximum(lo, 0 * lo)
+        m.elog = (o.xlogy(hi, hi) - o.xlogy(pos_lo, pos_lo)) / w - 1
+        one_m_hi = o.maximum(1 - hi, 0 * hi)
+        m.elog1m = (o.xlogy(1 - lo, 1 - lo) - o.xlogy(one_m_hi, one_m_hi)) / w - 1
+
+        def eabs(c):
+            # E|X - c| = ((hi - a)^2 + (a - lo)^2) / (2w) + |c - a|, a = c clipped to [lo, hi]
+            a_ = o.maximum(o.minimum(c, hi), lo)
+            return ((hi - a_) ** 2 + (a_ - lo) ** 2) / (2 * w) + o.abs(c - a_)
+
+        m.eabs = eabs
+        # log E e^{tX} = t lo + log(expm1(t w) / (t w)); expm1(u)/u > 0 for every u != 0
+        m.log_mgf = lambda t: o.where(t * w == 0, t * (lo + hi) / 2, t * lo + o.log(o.expm1(t * w) / (t * w)))
+    elif f == "laplace":
+        mu, b = P["loc"], P["scale"]
+        m.entropy = 1 + math.log(2) + o.log(b)
+        m.mean, m.std, m.lo, m.hi = mu, math.sqrt(2) * b, -inf, inf
+        m.eabs = lambda c: o.abs(mu - c) + b * o.exp(-o.abs(mu - c) / b)
+        m.log_mgf = lambda t: o.where(o.abs(t) * b < 1, mu * t - o.log1p(-((b * t) ** 2)), inf)
+    elif f == "gumbel":
+        mu, s = P["loc"], P["scale"]
+        m.entropy = o.log(s) + EULER + 1
+        m.mean, m.std, m.lo, m.hi = mu + EULER * s, math.pi / math.sqrt(6) * s, -inf, inf
+        m.log_mgf = lambda t: mu * t + o.lgamma(1 - s * t)
+    elif f == "halfnormal":
+        s = P["scale"]
+        m.entropy = 0.5 * math.log(math.pi / 2) + 0.5 + o.log(s)
+        m.mean, m.std, m.lo, m.hi = s * math.sqrt(2 / math.pi), s * math.sqrt(1 - 2 / math.pi), 0.0, inf
+        m.elog = o.log(s) - 0.5 * (EULER + math.log(2))
+        m.varlog = o.full_like(s, math.pi**2 / 8)
+        m.log_mgf = lambda t: math.log(2) + 0.5 * (s * t) ** 2 + o.log_ndtr(s * t)
+    elif f == "lognormal":
+        mu, sg = P["mu"], P["sigma"]
+        m.entropy = mu + 0.5 * (1 + LOG_2PI) + o.log(sg)
+        m.mean, m.lo, m.hi = o.exp(mu + sg * sg / 2), 0.0, inf
+        m.std = o.exp(mu + sg * sg / 2) * o.sqrt(o.expm1(sg * sg))
+        m.elog, m.varlog = mu, sg * sg
+    elif f == "pareto":
+        xm, a = P["scale"], P["alpha"]
+        m.entropy = o.log(xm) - o.log(a) + 1 / a + 1
+        m.mean = o.where(a > 1, a * xm / o.where(a > 1, a - 1, 1.0), inf)
+        m.std = o.where(a > 2, xm / o.where(a > 1, a - 1, 1.0) * o.sqrt(a / o.where(a > 2, a - 2, 1.0)), inf)
+        m.lo, m.hi = xm, inf
+        m.elog = o.log(xm) + 1 / a
+        m.varlog = 1 / (a * a)
+    elif f == "cauchy":
+        mu, g = P["loc"], P["scale"]
+        m.entropy = math.log(4 * math.pi) + o.log(g)
+        m.mean, m.std, m.lo, m.hi = mu, o.full_like(g, inf), -inf, inf  # no moments: cross-entropies diverge
+        m.eabs = lambda c: o.full_like(g, inf)
+        m.log_mgf = lambda t: o.full_like(g, inf)
+    elif f == "bernoulli":
+        pp = P["p"]
+        m.entropy = -o.xlogy(pp, pp) - o.xlogy(1 - pp, 1 - pp)
+        m.mean, m.std, m.lo, m.hi = pp, o.sqrt(pp * (1 - pp)), 0.0, 1.0
+        m.elogfact = 0 * pp  # log 0! = log 1! = 0
+    elif f == "geometric":
+        pp, s = P["p"], P["start"]
+        m.entropy = (-o.xlogy(1 - pp, 1 - pp) - o.xlogy(pp, pp)) / pp
+        m.mean, m.std, m.lo, m.hi = s + (1 - pp) / pp, o.sqrt(1 - pp) / pp, s, inf
+    elif f in ("poisson", "binomial"):
+        if f == "poisson":
+            m.mean, m.lo, m.hi = P["rate"], 0.0, inf
+        else:
+            m.mean, m.lo, m.hi = P["n"] * P["p"], 0.0, P["n"]
+    else:
+        return None
+    return m
+
+
+# ---------------------------------------------------------------- q's side: -E_p[log q(X)] from p's moments
+
+
+def _need(*xs):
+    return all(x is not None for x in xs)
+
+
+def cross_entropy(o, m: Moments, q: Dist):
+    """-E_p[log q(X)] from p's moments, or None where p lacks what q's log-density needs."""
+    f, Q = q.family, q.params
+    if f == "normal":
+        if not _need(m.mean, m.std):
+            return None
+        mu, s = Q["loc"], Q["scale"]
+        return 0.5 * LOG_2PI + o.log(s) + 0.5 * ((m.std / s) ** 2 + ((m.mean - mu) / s) ** 2)
+    if f == "halfnormal":
+        if not _need(m.mean, m.std):
+            return None
+        s = Q["scale"]
+        return 0.5 * math.log(math.pi / 2) + o.log(s) + 0.5 * ((m.std / s) ** 2 + (m.mean / s) ** 2)
+    if f == "exponential":
+        if m.mean is None:
+            return None
+        lam = Q["rate"]
+        return -o.log(lam) + lam * m.mean
+    if f == "gamma":
+        if not _need(m.mean, m.elog):
+            return None
+        k, b = Q["concentration"], Q["rate"]
+        return -k * o.log(b) + o.lgamma(k) - (k - 1) * m.elog + b * m.mean
+    if f == "beta":
+        if not _need(m.elog, m.elog1m):
+            return None
+        a, b = Q["a"], Q["b"]
+        return o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b) - (a - 1) * m.elog - (b - 1) * m.elog1m
+    if f == "uniform":
+        return o.log(Q["high"] - Q["low"])
+    if f == "laplace":
+        e = m.eabs(Q["loc"])
+        if e is None:
+            return None
+        return math.log(2) + o.log(Q["scale"]) + e / Q["scale"]
+    if f == "gumbel":
+        mu, s = Q["loc"], Q["scale"]
+        lm = m.log_mgf(-1 / s)
+        if not _need(m.mean, lm):
+            return None
+        # log q = -log s - z - exp(-z), z = (x - mu)/s;  E exp(-z) = exp(mu/s) M_p(-1/s)
+        return o.log(s) + (m.mean - mu) / s + o.exp(mu / s + lm)
+    if f == "pareto":
+        if m.elog is None:
+            return None
+        xm, a = Q["scale"], Q["alpha"]
+        return -o.log(a) - a * o.log(xm) + (a + 1) * m.elog
+    if f == "lognormal":
+        if not _need(m.elog, m.varlog):
+            return None
+        mu, sg = Q["mu"], Q["sigma"]
+        return m.elog + 0.5 * LOG_2PI + o.log(sg) + 0.5 * (m.varlog + (m.elog - mu) ** 2) / (sg * sg)
+    if f == "poisson":
+        if getattr(m, "elogfact", None) is None:
+            return None
+        lam = Q["rate"]
+        return lam - o.xlogy(m.mean, lam) + m.elogfact
+    if f == "geometric":
+        if m.mean is None:
+            return None
+        pq, s = Q["p"], Q["start"]
+        return -o.log(pq) - (m.mean - s) * o.log1p(-pq)
+    return None
+
+
+def _support(q: Dist, o):
+    f, Q = q.family, q.params
+    inf = math.inf
+    table = {
+        "normal": (-inf, inf), "laplace": (-inf, inf), "gumbel": (-inf, inf), "cauchy": (-inf, inf),
+        "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf),
+        "beta": (0.0, 1.0), "poisson": (0.0, inf), "bernoulli": (0.0, 1.0),
+    }  # fmt: skip
+    if f in table:
+        return table[f]
+    if f == "uniform":
+        return Q["low"], Q["high"]
+    if f == "pareto":
+        return Q["scale"], inf
+    if f == "geometric":
+        return Q["start"], inf
+    if f == "binomial":
+        return 0.0, Q["n"]
+    return None
+
+
+def closed_form(o, p: Dist, q: Dist):
+    """D(p||q) in closed form (backend array over the batch), or None."""
+    if p.family is None or q.family is None:
+        return None
+    if p.family == q.family and p.family in SAME:
+        return SAME[p.family](o, p.params, q.params)
+    if p.event_ndim or q.event_ndim:
+        return None
+    m = moments(o, p)
+    sup = _support(q, o)
+    if m is None or sup is None:
+        return None
+    # p's support must lie inside q's; where it does not, D = +inf whatever else is known
+    inside = (o.asarray(m.lo) >= o.asarray(sup[0])) & (o.asarray(m.hi) <= o.asarray(sup[1]))
+    if not bool(inside.any()):
+        return o.where(inside, 0.0, math.inf) + 0 * _any_param(o, p, q)
+    ce = cross_entropy(o, m, q) if m.entropy is not None else None
+    if ce is None:
+        return None
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        val = ce - m.entropy
+    return o.where(inside, val, math.inf)
+
+
+def _any_param(o, p: Dist, q: Dist):
+    """Zeros of the pair's broadcast batch shape (keeps the batch and autograd graph of the inputs)."""
+    z = 0.0
+    for v in (*p.params.values(), *q.params.values()):
+        z = z + 0 * o.asarray(v)
+    return z
