@@ -90,7 +90,10 @@ class Ops:
         return self.t.digamma(x) if self.backend == "torch" else self.sc.digamma(x)
 
     def trigamma(self, x):
-        return self.t.polygamma(1, x) if self.backend == "torch" else self.sc.polygamma(1, x)
+        return self.polygamma(1, x)
+
+    def polygamma(self, n, x):
+        return self.t.polygamma(n, x) if self.backend == "torch" else self.sc.polygamma(n, x)
 
     def erf(self, x):
         return self.t.erf(x) if self.backend == "torch" else self.sc.erf(x)
@@ -108,8 +111,60 @@ class Ops:
     def maximum(self, a, b):
         return self.t.maximum(a, b) if self.backend == "torch" else np.maximum(a, b)
 
+    def minimum(self, a, b):
+        return self.t.minimum(a, b) if self.backend == "torch" else np.minimum(a, b)
+
     def logaddexp(self, a, b):
         return self.t.logaddexp(a, b) if self.backend == "torch" else np.logaddexp(a, b)
+
+
+def _lgamma_corr(o, z):
+    """lgamma(z) - [(z - 1/2) log z - z + log(2 pi)/2] for z >= 10 (Stirling series, error < 1e-12)."""
+    w = 1 / (z * z)
+    return (1 / z) * (1 / 12 - w * (1 / 360 - w * (1 / 1260 - w / 1680)))
+
+
+def _psi_tail(o, z):
+    """psi(z) - log z + 1/(2z) for z >= 10 (asymptotic series, error < 1e-12)."""
+    w = 1 / (z * z)
+    return -w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w / 240)))
+
+
+def lbeta(o, a, b):
+    """log B(a, b) without the cancellation of lgamma(a) + lgamma(b) - lgamma(a + b) at large arguments.
+
+    With lo <= hi and hi >= 10, lgamma(hi) - lgamma(lo + hi) is taken from
+    Stirling's series as -(hi - 1/2) log1p(lo/hi) - lo log(lo + hi) + lo +
+    corr(hi) - corr(lo + hi) (the method of DiDonato & Morris, ACM TOMS 18 (1992),
+    as in scipy.special.betaln); float32 Beta(1e30, 1) keeps log B = -log 1e30.
+    """
+    lo, hi = o.minimum(a, b), o.maximum(a, b)
+    big = hi >= 10
+    hs = o.where(big, hi, 10.0)
+    hd = o.where(big, 1.0, hi)
+    s = lo + hs
+    diff = -(hs - 0.5) * o.log1p(lo / hs) - lo * o.log(s) + lo + (_lgamma_corr(o, hs) - _lgamma_corr(o, s))
+    direct = o.lgamma(hd) - o.lgamma(lo + hd)
+    return o.lgamma(lo) + o.where(big, diff, direct)
+
+
+def psi_diff(o, x, y):
+    """psi(x) - psi(x + y) for x, y > 0, without cancellation at large x or small y.
+
+    y < 1e-5 x: Taylor in y (three terms; the next is below 1e-15 relative);
+    else x >= 10: psi's asymptotic series, the logs differenced as -log1p(y/x);
+    else digamma directly (the difference is then at least ~1e-5 of the terms).
+    """
+    small = y < 1e-5 * x
+    ys = o.where(small, y, 0.0)
+    taylor = -ys * (o.polygamma(1, x) + ys / 2 * (o.polygamma(2, x) + ys / 3 * o.polygamma(3, x)))
+    big = x >= 10
+    xs = o.where(big, x, 10.0)
+    s = xs + y
+    series = -o.log1p(y / xs) - y / (2 * xs * s) + (_psi_tail(o, xs) - _psi_tail(o, s))
+    xd = o.where(big, 1.0, x)
+    direct = o.digamma(xd) - o.digamma(xd + y)
+    return o.where(small, taylor, o.where(big, series, direct))
 
 
 def _r1log(o, lr):
@@ -167,18 +222,47 @@ def _kl_gamma(o, p, q):
 @_same("beta")
 def _kl_beta(o, p, q):
     # ln B(aq, bq) - ln B(ap, bp) + (ap - aq) psi(ap) + (bp - bq) psi(bp) + (aq - ap + bq - bp) psi(ap + bp)
+    # [Penny 2001, the two-component Dirichlet], regrouped as (ap - aq)(psi(ap) - psi(ap + bp)) + ...
+    # so that large parameters do not cancel (float32 Beta(1e30, 1) vs Beta(1, 1) = log 1e30 - 1)
     ap, bp, aq, bq = p["a"], p["b"], q["a"], q["b"]
-    lnB = lambda a, b: o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b)  # noqa: E731
-    return lnB(aq, bq) - lnB(ap, bp) + (ap - aq) * o.digamma(ap) + (bp - bq) * o.digamma(bp) + (aq - ap + bq - bp) * o.digamma(ap + bp)
+    return lbeta(o, aq, bq) - lbeta(o, ap, bp) + (ap - aq) * psi_diff(o, ap, bp) + (bp - bq) * psi_diff(o, bp, ap)
 
 
 @_same("dirichlet")
 def _kl_dirichlet(o, p, q):
     # lnG(a0p) - sum lnG(ap) - lnG(a0q) + sum lnG(aq) + sum (ap - aq)(psi(ap) - psi(a0p))     [Penny 2001, eq. 11]
+    # = ln B(aq) - ln B(ap) + sum (ap - aq) psi_diff(ap, a0p - ap), with the multivariate
+    # ln B(a) = sum_i ln B(a_1 + ... + a_{i-1}, a_i) and a0 - a_i summed from the other
+    # components (never a difference), so large concentrations do not cancel.
     ap, aq = p["alpha"], q["alpha"]
-    a0p, a0q = o.sum(ap, -1), o.sum(aq, -1)
-    t = (ap - aq) * (o.digamma(ap) - o.digamma(a0p)[..., None])
-    return o.lgamma(a0p) - o.lgamma(a0q) + o.sum(o.lgamma(aq) - o.lgamma(ap) + t, -1)
+    shape = tuple(o.broadcast_shapes(tuple(ap.shape), tuple(aq.shape)))
+    ap, aq = o.broadcast_to(ap, shape), o.broadcast_to(aq, shape)
+    before_p, after_p = _exclusive_sums(o, ap)
+    t = (ap - aq) * psi_diff(o, ap, before_p + after_p)
+    return _lbeta_multi(o, aq) - _lbeta_multi(o, ap) + o.sum(t, -1)
+
+
+def _exclusive_sums(o, a):
+    """(a_1 + ... + a_{i-1}, a_{i+1} + ... + a_k) along the last axis, by cumulative sums only."""
+    if o.backend == "torch":
+        c = o.t.cumsum(a, -1)
+        z = o.t.zeros_like(a[..., :1])
+        before = o.t.cat([z, c[..., :-1]], -1)
+        r = o.t.flip(o.t.cumsum(o.t.flip(a, [-1]), -1), [-1])
+        after = o.t.cat([r[..., 1:], z], -1)
+    else:
+        c = np.cumsum(a, -1)
+        z = np.zeros_like(a[..., :1])
+        before = np.concatenate([z, c[..., :-1]], -1)
+        r = np.cumsum(a[..., ::-1], -1)[..., ::-1]
+        after = np.concatenate([r[..., 1:], z], -1)
+    return before, after
+
+
+def _lbeta_multi(o, a):
+    """log B(a_1..a_k) = sum_{i>=2} log B(a_1 + ... + a_{i-1}, a_i) (no cancellation at large a)."""
+    before, _ = _exclusive_sums(o, a)
+    return o.sum(lbeta(o, before[..., 1:], a[..., 1:]), -1)
 
 
 @_same("laplace")
@@ -348,12 +432,11 @@ def moments(o, d: Dist) -> Moments | None:
         m.log_mgf = lambda t: -k * o.log1p(-t / b)
     elif f == "beta":
         a, b = P["a"], P["b"]
-        lnB = o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b)
-        m.entropy = lnB - (a - 1) * o.digamma(a) - (b - 1) * o.digamma(b) + (a + b - 2) * o.digamma(a + b)
+        m.elog = psi_diff(o, a, b)
+        m.elog1m = psi_diff(o, b, a)
+        m.entropy = lbeta(o, a, b) - (a - 1) * m.elog - (b - 1) * m.elog1m
         m.mean, m.lo, m.hi = a / (a + b), 0.0, 1.0
         m.std = o.sqrt(a * b / (a + b + 1)) / (a + b)
-        m.elog = o.digamma(a) - o.digamma(a + b)
-        m.elog1m = o.digamma(b) - o.digamma(a + b)
         m.varlog = o.trigamma(a) - o.trigamma(a + b)
     elif f == "uniform":
         lo, hi = P["low"], P["high"]
@@ -465,7 +548,7 @@ def cross_entropy(o, m: Moments, q: Dist):
         if not _need(m.elog, m.elog1m):
             return None
         a, b = Q["a"], Q["b"]
-        return o.lgamma(a) + o.lgamma(b) - o.lgamma(a + b) - (a - 1) * m.elog - (b - 1) * m.elog1m
+        return lbeta(o, a, b) - (a - 1) * m.elog - (b - 1) * m.elog1m
     if f == "uniform":
         return o.log(Q["high"] - Q["low"])
     if f == "laplace":
