@@ -8,7 +8,8 @@ The public face only; see ``shared/DESIGN.md`` for the contract.
 """
 
 from ._api import cross_entropy, entropy, js, kl
+from .distributions._closed import AccuracyWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "kl", "entropy", "cross_entropy", "js"]
+__all__ = ["__version__", "kl", "entropy", "cross_entropy", "js", "AccuracyWarning"]

@@ -77,6 +77,10 @@ def kl(p, q, *, base=None):
             f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})"
         )
     _check_events(P, Q)
+    try:
+        np.broadcast_shapes(P.batch_shape, Q.batch_shape)
+    except ValueError:
+        raise ValueError(f"p and q have batch shapes {P.batch_shape} and {Q.batch_shape}, which do not broadcast") from None
 
     backend = "torch" if "torch" in (P.backend, Q.backend) else "numpy"
     like = next((v for d in (P, Q) if d.backend == "torch" for v in d.params.values() if v.is_floating_point()), None)

@@ -191,7 +191,59 @@ def is_distribution(obj) -> bool:
 
 
 def describe(obj, name="p") -> Dist:
-    """Recognise a distribution object and return its canonical description."""
+    """Recognise a distribution object and return its canonical description (parameters checked)."""
+    d = _describe(obj, name)
+    if d.family is not None:
+        _validate(d, name)
+    return d
+
+
+# family -> {parameter: (lower bound, lower inclusive, upper bound, upper inclusive)}
+_DOMAINS = {
+    "normal": {"scale": (0, False, math.inf, False)},
+    "halfnormal": {"scale": (0, False, math.inf, False)},
+    "lognormal": {"sigma": (0, False, math.inf, False)},
+    "exponential": {"rate": (0, False, math.inf, False)},
+    "gamma": {"concentration": (0, False, math.inf, False), "rate": (0, False, math.inf, False)},
+    "beta": {"a": (0, False, math.inf, False), "b": (0, False, math.inf, False)},
+    "dirichlet": {"alpha": (0, False, math.inf, False)},
+    "laplace": {"scale": (0, False, math.inf, False)},
+    "gumbel": {"scale": (0, False, math.inf, False)},
+    "cauchy": {"scale": (0, False, math.inf, False)},
+    "pareto": {"scale": (0, False, math.inf, False), "alpha": (0, False, math.inf, False)},
+    "poisson": {"rate": (0, True, math.inf, False)},
+    "bernoulli": {"p": (0, True, 1, True)},
+    "binomial": {"p": (0, True, 1, True), "n": (0, True, math.inf, False)},
+    "geometric": {"p": (0, False, 1, True)},
+}
+
+
+def _validate(d: Dist, name):
+    """Refuse NaN, infinite and out-of-domain parameters (scipy's new API accepts them and returns NaN)."""
+    for k, v in d.params.items():
+        x = _host(v)
+        if x.dtype.kind not in "fiu":
+            continue
+        bad = ~np.isfinite(x)
+        if bool(bad.any()):
+            raise ValueError(f"{name}: parameter {k!r} of the {d.family} law is not finite: {x[bad].ravel()[:3].tolist()}")
+        dom = _DOMAINS.get(d.family, {}).get(k)
+        if dom is None:
+            continue
+        lo, lo_in, hi, hi_in = dom
+        ok = ((x >= lo) if lo_in else (x > lo)) & ((x <= hi) if hi_in else (x < hi))
+        if not bool(ok.all()):
+            rng = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
+            raise ValueError(f"{name}: parameter {k!r} of the {d.family} law must lie in {rng}; got {x[~ok].ravel()[:3].tolist()}")
+    if d.family == "uniform":
+        lo, hi = _host(d.params["low"]), _host(d.params["high"])
+        if not bool(np.all(lo < hi)):
+            raise ValueError(f"{name}: the uniform law needs low < high")
+    if d.family == "binomial" and not bool(np.all(_host(d.params["n"]) == np.round(_host(d.params["n"])))):
+        raise ValueError(f"{name}: the binomial law needs a whole number of trials n")
+
+
+def _describe(obj, name):
     if type(obj).__name__ == "rv_sample":  # rv_discrete(values=(xk, pk)) is usable as it is
         return _categorical_from_rv_sample(obj, name)
     if isinstance(obj, (st.rv_continuous, st.rv_discrete)):
@@ -276,6 +328,13 @@ def _from_scipy_frozen(obj, name) -> Dist:
         family, params = canonical
         return Dist(family, params, "numpy", _KIND[family], _batch(params), obj, name=name)
 
+    with np.errstate(all="ignore"):
+        ok = np.asarray(dist._argcheck(*shapes), dtype=bool) & (scale > 0)
+        ok = ok & np.isfinite(loc) & np.isfinite(scale)
+        for a in shapes:
+            ok = ok & ~np.isnan(a)
+    if not bool(np.all(ok)):
+        raise ValueError(f"{name}: invalid parameters for scipy.stats.{fam_name} (shape parameters {[a.tolist() for a in shapes]}, loc {loc.tolist()}, scale {scale.tolist()})")
     batch = tuple(np.broadcast_shapes(*(np.shape(a) for a in (*shapes, loc, scale))))
 
     def factory(index, _dist=dist, _shapes=shapes, _loc=loc, _scale=scale, _batch=batch):
