@@ -193,7 +193,8 @@ def is_distribution(obj) -> bool:
 def describe(obj, name="p") -> Dist:
     """Recognise a distribution object and return its canonical description (parameters checked)."""
     d = _describe(obj, name)
-    if d.family is not None:
+    # torch checks its own arguments unless told not to (validate_args=False): then we do
+    if d.family is not None and not (d.backend == "torch" and getattr(obj, "_validate_args", False)):
         _validate(d, name)
     return d
 
