@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_discrete.py
+	$(BIN)/python benchmarks/bench_distributions.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

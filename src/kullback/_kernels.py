@@ -251,8 +251,8 @@ def _chunk_normal(mp, sp, mq, sq, out, lo, hi):  # pragma: no cover - compiled
     """Fast loop (vectorisable log of the ratio); returns how many ratios left the normal range."""
     bad = 0
     for i in range(lo, hi):
-        a = sp[i]
-        b = sq[i]
+        a = np.float64(sp[i])
+        b = np.float64(sq[i])
         d = (a - b) / b
         u = 1.0 + d
         x = a / b
@@ -261,7 +261,7 @@ def _chunk_normal(mp, sp, mq, sq, out, lo, hi):  # pragma: no cover - compiled
         bad += not ((y >= _TINY) & (y <= _HUGE))
         # log r = log1p(d) by Goldberg's correction of log(1 + d), or log(a/b) far from 1
         lr = _vlog(y) - (((u - 1.0) - d) / u if near else 0.0)
-        z = (mp[i] - mq[i]) / b
+        z = (np.float64(mp[i]) - np.float64(mq[i])) / b
         out[i] = 0.5 * (d * d + 2.0 * _g(d, lr) + z * z)
     return bad
 
@@ -275,8 +275,8 @@ def _g(d, lr):  # pragma: no cover - compiled
 
 def _chunk_normal_exact(mp, sp, mq, sq, out, lo, hi):  # pragma: no cover - compiled
     for i in range(lo, hi):
-        a = sp[i]
-        b = sq[i]
+        a = np.float64(sp[i])
+        b = np.float64(sq[i])
         x = a / b
         d = (a - b) / b
         if d >= -0.5 and d <= _HUGE:
@@ -285,7 +285,7 @@ def _chunk_normal_exact(mp, sp, mq, sq, out, lo, hi):  # pragma: no cover - comp
             lr = math.log(x)
         else:
             lr = math.log(a) - math.log(b)
-        z = (mp[i] - mq[i]) / b
+        z = (np.float64(mp[i]) - np.float64(mq[i])) / b
         out[i] = 0.5 * (d * d + 2.0 * _g(d, lr) + z * z)
 
 
@@ -376,11 +376,16 @@ def js_rows(P, Q, inv_sp, inv_sq):
 
 
 def normal_kl(mp, sp, mq, sq):
-    """Elementwise D(N(mp, sp^2) || N(mq, sq^2)) over broadcast float64 arrays, in one parallel pass."""
-    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (mp, sp, mq, sq)))
+    """Elementwise D(N(mp, sp^2) || N(mq, sq^2)) over broadcast arrays, in one parallel pass.
+
+    Computes in float64; the result is float32 when every input is float32, else float64.
+    """
+    xs = [np.asarray(a) for a in (mp, sp, mq, sq)]
+    dtype = np.float32 if all(x.dtype == np.float32 for x in xs) else np.float64
+    arrays = np.broadcast_arrays(*(x.astype(dtype, copy=False) for x in xs))
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-    out = np.empty(flat[0].shape[0])
+    out = np.empty(flat[0].shape[0], dtype=dtype)
     _normal_kl(*flat, out)
     return out.reshape(shape)
 

@@ -225,13 +225,18 @@ def _validate(d: Dist, name):
         x = _host(v)
         if x.dtype.kind not in "fiu":
             continue
-        bad = ~np.isfinite(x)
-        if bool(bad.any()):
+        if x.size == 0:
+            continue
+        lo_x, hi_x = x.min(), x.max()  # two reductions, no temporaries; NaN propagates into both
+        if not (-math.inf < lo_x and hi_x < math.inf):
+            bad = ~np.isfinite(x)
             raise ValueError(f"{name}: parameter {k!r} of the {d.family} law is not finite: {x[bad].ravel()[:3].tolist()}")
         dom = _DOMAINS.get(d.family, {}).get(k)
         if dom is None:
             continue
         lo, lo_in, hi, hi_in = dom
+        if ((lo_x >= lo) if lo_in else (lo_x > lo)) and ((hi_x <= hi) if hi_in else (hi_x < hi)):
+            continue
         ok = ((x >= lo) if lo_in else (x > lo)) & ((x <= hi) if hi_in else (x < hi))
         if not bool(ok.all()):
             rng = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
@@ -290,8 +295,10 @@ def _from_scipy_frozen(obj, name) -> Dist:
     shapes, loc, scale = parsed if len(parsed) == 3 else (*parsed, 1.0)
     shapes = _f64(*shapes)
     loc, scale = _f64(loc, scale)
-    zero_loc = bool(np.all(loc == 0))
-    unit_scale = bool(np.all(scale == 1))
+    # only the families that need them pay for these checks (large batches of parameters)
+    needs_loc = fam_name in ("expon", "gamma", "beta", "halfnorm", "lognorm", "pareto", "chi2", "poisson", "bernoulli", "binom")
+    zero_loc = needs_loc and not np.any(loc)
+    unit_scale = fam_name == "beta" and bool(np.all(scale == 1))
     canonical = None
     if fam_name == "norm":
         canonical = ("normal", {"loc": loc, "scale": scale})

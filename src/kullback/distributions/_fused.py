@@ -37,8 +37,9 @@ def _function():
             @staticmethod
             def forward(ctx, mp, sp, mq, sq):
                 shape = torch.broadcast_shapes(mp.shape, sp.shape, mq.shape, sq.shape)
-                arrays = [x.detach().to(torch.float64).expand(shape).numpy() for x in (mp, sp, mq, sq)]
-                out = torch.from_numpy(_kernels.normal_kl(*arrays)).to(mp.dtype)
+                wire = mp.dtype if mp.dtype in (torch.float32, torch.float64) else torch.float64
+                arrays = [x.detach().to(wire).expand(shape).numpy() for x in (mp, sp, mq, sq)]
+                out = torch.from_numpy(_kernels.normal_kl(*arrays)).to(mp.dtype)  # computed in float64
                 ctx.save_for_backward(mp, sp, mq, sq)
                 return out
 
