@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 import tracemalloc
@@ -26,7 +25,7 @@ from numba import njit, prange
 from scipy.spatial.distance import jensenshannon
 
 import kullback as kb
-from kullback import _kernels
+from _common import cpu_name, kernel_off
 
 
 @njit(parallel=True, cache=True)
@@ -56,20 +55,6 @@ def _peak_mib(fn):
     return peak / 2**20
 
 
-def _generic(fn):
-    """Run fn with the fused kernels switched off (the array-API path on NumPy)."""
-
-    def run():
-        saved = _kernels.MIN_SIZE
-        _kernels.MIN_SIZE = np.iinfo(np.int64).max
-        try:
-            return fn()
-        finally:
-            _kernels.MIN_SIZE = saved
-
-    return run
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000_000)
@@ -88,7 +73,7 @@ def main():
         ("floor: p.sum() + q.sum() (NumPy)", lambda: p.sum() + q.sum()),
         ("KL  scipy.stats.entropy(p, q)", lambda: st.entropy(p, q)),
         ("KL  kullback.kl(p, q)", lambda: kb.kl(p, q)),
-        ("KL  kullback.kl, generic array-API path", _generic(lambda: kb.kl(p, q))),
+        ("KL  kullback.kl, generic array-API path", kernel_off(lambda: kb.kl(p, q))),
         ("H   scipy.stats.entropy(p)", lambda: st.entropy(p)),
         ("H   kullback.entropy(p)", lambda: kb.entropy(p)),
         ("JS  scipy jensenshannon(p, q)**2", lambda: jensenshannon(p, q) ** 2),
@@ -116,12 +101,7 @@ def main():
         rows.append((name, best, med, _peak_mib(fn)))
     ref = {r[0][:3]: r[1] for r in rows if "scipy" in r[0]}
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     lines = [
         f"n = {args.n:,} float64 per array ({2 * args.n * 8 / 2**20:.0f} MiB read), best of {args.repeats} after warm-up.",
         f"{cpu}, {os.cpu_count()} logical CPUs; numba {numba.__version__} ({numba.get_num_threads()} threads), "

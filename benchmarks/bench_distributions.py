@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch.distributions as D
 from numba import njit, prange
 
 import kullback as kb
-from kullback import _kernels
+from _common import cpu_name, kernel_off
 
 
 @njit(parallel=True, cache=True)
@@ -41,20 +40,6 @@ def _floor(a, b, c, d):  # pragma: no cover - compiled
     return out
 
 
-def _eager(fn):
-    """Run fn with the fused kernel switched off (kullback's formula in torch/NumPy operations)."""
-
-    def run():
-        saved = _kernels.MIN_SIZE
-        _kernels.MIN_SIZE = np.iinfo(np.int64).max
-        try:
-            return fn()
-        finally:
-            _kernels.MIN_SIZE = saved
-
-    return run
-
-
 def _backward(make, params):
     def run():
         for x in params:
@@ -62,14 +47,6 @@ def _backward(make, params):
         make().sum().backward()
 
     return run
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def timing_table(n, rounds):
@@ -94,9 +71,9 @@ def timing_table(n, rounds):
         ("floor: read 4 parameter arrays, write 1 (numba, parallel)", lambda: _floor(a, b, c, d)),
         ("torch.distributions.kl_divergence, float64", lambda: D.kl_divergence(p, q)),
         ("kullback.kl(torch Normal, torch Normal), float64", lambda: kb.kl(p, q)),
-        ("kullback.kl, torch, kernel off (eager formula)", _eager(lambda: kb.kl(p, q))),
+        ("kullback.kl, torch, kernel off (eager formula)", kernel_off(lambda: kb.kl(p, q))),
         ("kullback.kl(scipy norm arrays), NumPy", lambda: kb.kl(P, Q)),
-        ("kullback.kl, NumPy, kernel off", _eager(lambda: kb.kl(P, Q))),
+        ("kullback.kl, NumPy, kernel off", kernel_off(lambda: kb.kl(P, Q))),
         ("torch.distributions.kl_divergence, float32", lambda: D.kl_divergence(p32, q32)),
         ("kullback.kl, torch float32", lambda: kb.kl(p32, q32)),
         ("torch kl_divergence + backward, float64", _backward(lambda: D.kl_divergence(*grad_pair()), leaves)),
@@ -114,7 +91,7 @@ def timing_table(n, rounds):
     base = {"float64": rows[1][1], "float32": rows[6][1], "backward": rows[8][1]}
     lines = [
         f"n = {n:,} pairs of normals (4 float64 arrays, {4 * n * 8 / 2**20:.0f} MiB), best and median of {rounds} interleaved rounds after warm-up.",
-        f"{_cpu()}, {os.cpu_count()} logical CPUs; numba {numba.__version__} ({numba.get_num_threads()} threads), "
+        f"{cpu_name()}, {os.cpu_count()} logical CPUs; numba {numba.__version__} ({numba.get_num_threads()} threads), "
         f"NumPy {np.__version__}, SciPy {scipy.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads).",
         "",
         "| case | best ms | median ms | vs torch |",

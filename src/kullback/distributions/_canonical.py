@@ -442,6 +442,34 @@ class _NewAPIView:
 # ---------------------------------------------------------------- torch.distributions
 
 
+# torch.distributions class -> canonical family, in matching order: subclasses before their
+# bases (Chi2 is a Gamma; HalfNormal, LogNormal, Gumbel and Pareto are transformed
+# distributions), exact types where a subclass would mean something else.
+# (class name, exact type only, family, {canonical parameter: attribute or getter})
+_TORCH_FAMILIES = [
+    ("Chi2", False, "gamma", {"concentration": "concentration", "rate": "rate"}),
+    ("Gamma", True, "gamma", {"concentration": "concentration", "rate": "rate"}),
+    ("HalfNormal", False, "halfnormal", {"scale": "scale"}),
+    ("LogNormal", False, "lognormal", {"mu": "loc", "sigma": "scale"}),
+    ("Gumbel", False, "gumbel", {"loc": "loc", "scale": "scale"}),
+    ("Pareto", False, "pareto", {"scale": "scale", "alpha": "alpha"}),
+    ("Normal", True, "normal", {"loc": "loc", "scale": "scale"}),
+    ("MultivariateNormal", True, "mvn", {"loc": "loc", "scale_tril": "scale_tril"}),
+    ("Exponential", True, "exponential", {"rate": "rate"}),
+    ("Beta", True, "beta", {"a": "concentration1", "b": "concentration0"}),
+    ("Dirichlet", True, "dirichlet", {"alpha": "concentration"}),
+    ("Laplace", True, "laplace", {"loc": "loc", "scale": "scale"}),
+    ("Uniform", True, "uniform", {"low": "low", "high": "high"}),
+    ("Cauchy", True, "cauchy", {"loc": "loc", "scale": "scale"}),
+    ("Poisson", True, "poisson", {"rate": "rate"}),
+    ("Bernoulli", True, "bernoulli", {"p": "probs"}),
+    ("Binomial", True, "binomial", {"n": "total_count", "p": "probs"}),
+    ("Geometric", True, "geometric", {"p": "probs", "start": lambda d: d.probs.new_zeros(())}),  # failures: 0, 1, ...
+    ("Categorical", True, "categorical", {"probs": "probs"}),
+    ("OneHotCategorical", True, "categorical", {"probs": "probs"}),
+]
+
+
 def _from_torch(obj, name) -> Dist:
     import torch.distributions as D
 
@@ -454,43 +482,10 @@ def _from_torch(obj, name) -> Dist:
         inner.reinterpreted = obj.reinterpreted_batch_ndims + inner.reinterpreted
         inner.source = obj
         return inner
-    # Subclasses before their bases (Chi2 is a Gamma, HalfNormal/LogNormal/Gumbel/Pareto are transformed).
-    if isinstance(obj, D.Chi2) or type(obj) is D.Gamma:
-        return make("gamma", concentration=obj.concentration, rate=obj.rate)
-    if isinstance(obj, D.HalfNormal):
-        return make("halfnormal", scale=obj.scale)
-    if isinstance(obj, D.LogNormal):
-        return make("lognormal", mu=obj.loc, sigma=obj.scale)
-    if isinstance(obj, D.Gumbel):
-        return make("gumbel", loc=obj.loc, scale=obj.scale)
-    if isinstance(obj, D.Pareto):
-        return make("pareto", scale=obj.scale, alpha=obj.alpha)
-    if type(obj) is D.Normal:
-        return make("normal", loc=obj.loc, scale=obj.scale)
-    if type(obj) is D.MultivariateNormal:
-        return make("mvn", loc=obj.loc, scale_tril=obj.scale_tril)
-    if type(obj) is D.Exponential:
-        return make("exponential", rate=obj.rate)
-    if type(obj) is D.Beta:
-        return make("beta", a=obj.concentration1, b=obj.concentration0)
-    if type(obj) is D.Dirichlet:
-        return make("dirichlet", alpha=obj.concentration)
-    if type(obj) is D.Laplace:
-        return make("laplace", loc=obj.loc, scale=obj.scale)
-    if type(obj) is D.Uniform:
-        return make("uniform", low=obj.low, high=obj.high)
-    if type(obj) is D.Cauchy:
-        return make("cauchy", loc=obj.loc, scale=obj.scale)
-    if type(obj) is D.Poisson:
-        return make("poisson", rate=obj.rate)
-    if type(obj) is D.Bernoulli:
-        return make("bernoulli", p=obj.probs)
-    if type(obj) is D.Binomial:
-        return make("binomial", n=obj.total_count, p=obj.probs)
-    if type(obj) is D.Geometric:
-        return make("geometric", p=obj.probs, start=obj.probs.new_zeros(()))
-    if type(obj) in (D.Categorical, D.OneHotCategorical):
-        return make("categorical", probs=obj.probs)
+    for cls_name, exact, family, attrs in _TORCH_FAMILIES:
+        cls = getattr(D, cls_name)
+        if (type(obj) is cls) if exact else isinstance(obj, cls):
+            return make(family, **{k: (a(obj) if callable(a) else getattr(obj, a)) for k, a in attrs.items()})
 
     # Families with no closed form here: a scipy view for the numeric methods.
     views = {

@@ -36,17 +36,25 @@ def _support(d):
     return float(lo), float(hi)
 
 
-def quad_kl(p, q, rtol=1e-6):
+def _guarded(method):
+    """Run a numeric method with floating-point warnings off, after the support check
+    (p's support outside q's: D = +inf, nothing to compute)."""
+
+    def run(p, q, rtol=1e-6):
+        plo, phi = _support(p)
+        qlo, qhi = _support(q)
+        if plo < qlo or phi > qhi:
+            return math.inf, 0.0
+        with np.errstate(all="ignore"):
+            return method(p, q, rtol, plo, phi)
+
+    run.__doc__ = method.__doc__
+    return run
+
+
+@_guarded
+def quad_kl(p, q, rtol, plo, phi):
     """(value, error bound) of D(p||q) for 1-D densities p, q."""
-    with np.errstate(all="ignore"):
-        return _quad_kl(p, q, rtol)
-
-
-def _quad_kl(p, q, rtol):
-    plo, phi = _support(p)
-    qlo, qhi = _support(q)
-    if plo < qlo or phi > qhi:
-        return math.inf, 0.0
 
     def integrand(x):
         a = float(p.logpdf(x))
@@ -62,8 +70,7 @@ def _quad_kl(p, q, rtol):
             raise _Infinite
         return w * (a - b)
 
-    with np.errstate(all="ignore"):
-        cuts = np.asarray(p.ppf(np.asarray(_SPLITS)), dtype=np.float64)
+    cuts = np.asarray(p.ppf(np.asarray(_SPLITS)), dtype=np.float64)
     cuts = np.unique(cuts[np.isfinite(cuts) & (cuts > plo) & (cuts < phi)])
     edges = [plo, *cuts.tolist(), phi]
     for side, end in ((1.0, phi), (-1.0, plo)):
@@ -132,27 +139,17 @@ def _terms(p, q, ks):
     live = lp > -np.inf
     if np.any(live & (lq == -np.inf)):
         raise _Infinite
-    with np.errstate(invalid="ignore"):
-        return np.where(live, np.exp(lp) * (lp - lq), 0.0)
+    return np.where(live, np.exp(lp) * (lp - lq), 0.0)
 
 
-def sum_kl(p, q, rtol=1e-6):
+@_guarded
+def sum_kl(p, q, rtol, plo, phi):
     """(value, error bound) of D(p||q) for laws on the integers."""
-    with np.errstate(all="ignore"):
-        return _sum_kl(p, q, rtol)
-
-
-def _sum_kl(p, q, rtol):
-    plo, phi = _support(p)
-    qlo, qhi = _support(q)
-    if plo < qlo or phi > qhi:
-        return math.inf, 0.0
     lo = int(plo)
     try:
         if math.isfinite(phi) and phi - lo < _MAX_TERMS:
             return float(np.sum(_terms(p, q, np.arange(lo, int(phi) + 1)))), 0.0
-        with np.errstate(all="ignore"):
-            start = float(p.isf(1e-18))
+        start = float(p.isf(1e-18))
         hi = int(start) + 64 if math.isfinite(start) else lo + 1024
         total = float(np.sum(_terms(p, q, np.arange(lo, hi + 1))))
         while True:
@@ -160,8 +157,7 @@ def _sum_kl(p, q, rtol):
             block = _terms(p, q, np.arange(hi + 1, nxt + 1))
             total += float(np.sum(block))
             tail = np.abs(block[-64:])
-            with np.errstate(all="ignore"):
-                ratios = tail[1:] / tail[:-1]
+            ratios = tail[1:] / tail[:-1]
             r = float(np.nanmax(ratios)) if np.any(np.isfinite(ratios)) else 0.0
             last = float(tail[-1])
             if last == 0.0:
