@@ -53,6 +53,12 @@ def logpdf(family, **k):
         nu, mu, s = m["df"], m["loc"], m["scale"]
         c = mp.loggamma((nu + 1) / 2) - mp.loggamma(nu / 2) - 0.5 * mp.log(nu * mp.pi) - mp.log(s)
         return (lambda x: c - (nu + 1) / 2 * mp.log(1 + ((x - mu) / s) ** 2 / nu)), (-inf, inf)
+    if family == "logistic":
+        mu, s = m["loc"], m["scale"]
+        return (lambda x: -abs(x - mu) / s - 2 * mp.log1p(mp.exp(-abs(x - mu) / s)) - mp.log(s)), (-inf, inf)
+    if family == "vonmises":  # on (loc - pi, loc + pi]; integrate over one period
+        mu, k = m["loc"], m["concentration"]
+        return (lambda x: k * mp.cos(x - mu) - mp.log(2 * mp.pi * mp.besseli(0, k))), (-mp.pi, mp.pi)
     if family == "weibull":
         c, s = m["c"], m["scale"]
         return (lambda x: mp.log(c / s) + (c - 1) * mp.log(x / s) - (x / s) ** c), (0, inf)

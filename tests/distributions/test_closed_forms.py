@@ -26,6 +26,7 @@ CONT = {
     "lognormal": [(st.lognorm(0.6, scale=math.exp(0.2)), dict(mu=0.2, sigma=0.6)), (st.lognorm(1.1, scale=math.exp(-0.5)), dict(mu=-0.5, sigma=1.1))],
     "pareto": [(st.pareto(3.5, scale=0.4), dict(scale=0.4, alpha=3.5)), (st.pareto(2.5, scale=0.3), dict(scale=0.3, alpha=2.5))],
     "cauchy": [(st.cauchy(0.1, 0.9), dict(loc=0.1, scale=0.9)), (st.cauchy(-1.0, 2.5), dict(loc=-1.0, scale=2.5))],
+    "weibull": [(st.weibull_min(1.7, scale=2.0), dict(c=1.7, scale=2.0)), (st.weibull_min(0.8, scale=0.6), dict(c=0.8, scale=0.6))],
 }
 DISC = {
     "poisson": [(st.poisson(3.2), dict(rate=3.2)), (st.poisson(4.5), dict(rate=4.5))],
@@ -139,6 +140,19 @@ def test_same_family_near_identical_parameters_keep_relative_accuracy():
             r = mp.mpf(Q["rate"].item()) / mp.mpf(P["rate"].item())
             ref = k * (r - 1 - mp.log(r))
         assert float(kb.kl(p, q)) == pytest.approx(float(ref), rel=1e-8)
+
+
+@pytest.mark.parametrize("kp, mp_, kq, mq", [(2.0, 0.3, 0.5, -1.0), (0.7, 3.0, 4.0, -3.0), (40.0, 0.0, 35.0, 0.1), (1e-3, 0.0, 2.0, 1.0)])
+def test_von_mises_on_the_circle(kp, mp_, kq, mq):
+    # one period; the densities are periodic, so the period's placement does not matter
+    lp, _ = mpref.logpdf("vonmises", loc=mp_, concentration=kp)
+    lq, _ = mpref.logpdf("vonmises", loc=mq, concentration=kq)
+    mp.mp.dps = 30
+    ref = mp.quad(lambda x: mp.exp(lp(x)) * (lp(x) - lq(x)), mp.linspace(mp_ - mp.pi, mp_ + mp.pi, 9))
+    assert kb.kl(st.vonmises(kp, loc=mp_), st.vonmises(kq, loc=mq)) == pytest.approx(float(ref), rel=1e-10)
+    assert kb.kl(st.vonmises_line(kp, loc=mp_), st.vonmises(kq, loc=mq)) == pytest.approx(float(ref), rel=1e-10)
+    with pytest.raises(TypeError, match="circle"):
+        kb.kl(st.vonmises(kp, loc=mp_), st.norm())
 
 
 def test_categorical_and_dirichlet():

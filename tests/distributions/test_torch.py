@@ -44,6 +44,10 @@ def _members(dtype=torch.float64):
             D.MultivariateNormal(t([0.1, -0.2, 0.3]), t([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]])),
             D.MultivariateNormal(t([0.0, 0.5, -0.1]), scale_tril=t([[1.1, 0.0, 0.0], [0.2, 0.9, 0.0], [-0.3, 0.1, 0.7]])),
         ],
+        "LowRankMultivariateNormal": [
+            D.LowRankMultivariateNormal(t([0.1, -0.2, 0.3]), t([[1.0], [0.5], [-0.3]]), t([0.5, 1.0, 0.7])),
+            D.LowRankMultivariateNormal(t([0.0, 0.5, -0.1]), t([[0.3, 0.1], [0.5, 0.0], [0.2, -0.4]]), t([0.9, 1.0, 0.4])),
+        ],
         "Independent": [D.Independent(D.Normal(t([0.1, 0.2]), t([1.0, 2.0])), 1), D.Independent(D.Normal(t([0.0, -0.2]), t([1.5, 0.5])), 1)],
     }
 
@@ -110,7 +114,26 @@ GRAD_CASES = {
     "beta-normal": (lambda a, b, c, d: (D.Beta(a, b), D.Normal(c, d))),
     "gamma-gumbel": (lambda a, b, c, d: (D.Gamma(a, b), D.Gumbel(c, d))),
     "normal-laplace": (lambda a, b, c, d: (D.Normal(a, b), D.Laplace(c, d))),
+    "weibull": (lambda a, b, c, d: (D.Weibull(a, b), D.Weibull(c, d))),
+    "vonmises": (lambda a, b, c, d: (D.VonMises(a, b), D.VonMises(c, d))),
+    "gamma-weibull": (lambda a, b, c, d: (D.Gamma(a, b), D.Weibull(c, d))),
 }
+
+
+@pytest.mark.parametrize(
+    "p, q, ref",
+    [
+        (D.Weibull(T(2.0), T(1.7)), D.Weibull(T(0.6), T(0.8)), ("weibull", dict(c=1.7, scale=2.0), "weibull", dict(c=0.8, scale=0.6))),
+        (D.Gamma(T(2.0), T(0.9)), D.Weibull(T(2.0), T(1.7)), ("gamma", dict(concentration=2.0, rate=0.9), "weibull", dict(c=1.7, scale=2.0))),
+        (D.Weibull(T(2.0), T(1.7)), D.LogNormal(T(0.5), T(0.8)), ("weibull", dict(c=1.7, scale=2.0), "lognormal", dict(mu=0.5, sigma=0.8))),
+    ],
+)
+def test_families_torch_does_not_register_against_mpmath(p, q, ref):
+    with pytest.raises(NotImplementedError):
+        D.kl_divergence(p, q)
+    fp, pp, fq, qp = ref
+    want = mpref.kl_continuous(mpref.logpdf(fp, **pp), mpref.logpdf(fq, **qp))
+    assert kb.kl(p, q).item() == pytest.approx(float(want), rel=1e-10)
 
 
 @pytest.mark.parametrize("name", GRAD_CASES)
@@ -176,3 +199,19 @@ def test_categorical_probabilities_vs_logits_agree():
     q = D.Categorical(probs=T([0.2, 0.3, 0.5]))
     ref = st.entropy(np.exp([0.0, 1.0, -1.0]) / np.exp([0.0, 1.0, -1.0]).sum(), [0.2, 0.3, 0.5])
     assert kb.kl(p, q).item() == pytest.approx(ref, rel=1e-13)
+
+
+def test_transformed_distributions_with_equal_transforms():
+    from torch.distributions.transforms import AffineTransform, ExpTransform
+
+    tr = [AffineTransform(T(1.0), T(2.0)), ExpTransform()]
+    p = D.TransformedDistribution(D.StudentT(T(5.0)), tr)
+    q = D.TransformedDistribution(D.Normal(T(0.0), T(1.0)), tr)
+    # a bijection leaves the divergence unchanged: that of the bases
+    ref = mpref.kl_continuous(mpref.logpdf("t", df=5, loc=0, scale=1), mpref.logpdf("normal", loc=0, scale=1))
+    assert kb.kl(p, q).item() == pytest.approx(float(ref), rel=1e-6)
+    pn = D.TransformedDistribution(D.Normal(T(0.3), T(1.2)), tr)
+    torch.testing.assert_close(kb.kl(pn, q), D.kl_divergence(pn, q), rtol=1e-12, atol=0)
+    other = D.TransformedDistribution(D.Normal(T(0.0), T(1.0)), [ExpTransform()])
+    with pytest.raises(TypeError, match="TransformedDistribution"):
+        kb.kl(pn, other)

@@ -65,8 +65,14 @@ def _numeric(P: Dist, Q: Dist, batch) -> np.ndarray:
 
 def kl(p, q, *, base=None):
     """D(p || q) between two distribution objects; see the module docstring."""
-    P = describe(p, "p")
-    Q = describe(q, "q")
+    try:
+        P = describe(p, "p")
+        Q = describe(q, "q")
+    except TypeError:
+        bases = _transformed_bases(p, q)
+        if bases is None:
+            raise
+        return kl(*bases, base=base)  # KL is invariant under a common bijection
     if P.kind != Q.kind:
         raise TypeError(
             f"p ({_label(P)}) is {P.kind} and q ({_label(Q)}) is {Q.kind}: the KL divergence between a mass "
@@ -77,6 +83,11 @@ def kl(p, q, *, base=None):
             f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})"
         )
     _check_events(P, Q)
+    if (P.family == "vonmises") != (Q.family == "vonmises"):
+        raise TypeError(
+            f"p ({_label(P)}) and q ({_label(Q)}): a von Mises law lives on the circle and the other on the line; "
+            "their KL divergence is not defined"
+        )
     try:
         np.broadcast_shapes(P.batch_shape, Q.batch_shape)
     except ValueError:
@@ -111,6 +122,20 @@ def kl(p, q, *, base=None):
         value = np.asarray(value, dtype=np.float64)
         return value[()] if value.ndim == 0 else value
     return value
+
+
+def _transformed_bases(p, q):
+    """(p.base_dist, q.base_dist) for two torch TransformedDistributions of the same type pushed
+    through equal transforms (as torch's own rule), else None."""
+    try:
+        from torch.distributions import TransformedDistribution
+    except ImportError:  # pragma: no cover - torch is optional
+        return None
+    if not (isinstance(p, TransformedDistribution) and type(p) is type(q)):
+        return None
+    if p.transforms != q.transforms or p.event_shape != q.event_shape:
+        return None
+    return p.base_dist, q.base_dist
 
 
 def _on(o, d: Dist) -> Dist:

@@ -24,6 +24,8 @@ halfnormal     scale                            [0, inf)
 lognormal      mu, sigma (of log X)             (0, inf)
 pareto         scale (x_m), alpha               [x_m, inf)
 cauchy         loc, scale                       R
+weibull        concentration (k), scale         [0, inf)
+vonmises       loc, concentration               the circle (-pi, pi] + loc
 poisson        rate                             {0, 1, ...}
 bernoulli      p                                {0, 1}
 binomial       n, p                             {0..n}
@@ -51,7 +53,7 @@ _KIND = {
     "beta": CONTINUOUS, "dirichlet": CONTINUOUS, "laplace": CONTINUOUS, "uniform": CONTINUOUS,
     "gumbel": CONTINUOUS, "halfnormal": CONTINUOUS, "lognormal": CONTINUOUS, "pareto": CONTINUOUS,
     "cauchy": CONTINUOUS, "poisson": DISCRETE, "bernoulli": DISCRETE, "binomial": DISCRETE,
-    "geometric": DISCRETE, "categorical": DISCRETE,
+    "geometric": DISCRETE, "categorical": DISCRETE, "weibull": CONTINUOUS, "vonmises": CONTINUOUS,
 }  # fmt: skip
 _EVENT_NDIM = {"mvn": 1, "dirichlet": 1, "categorical": 1}
 
@@ -138,6 +140,8 @@ class Dist:
             return st.pareto(v["alpha"], scale=v["scale"])
         if f == "cauchy":
             return st.cauchy(v["loc"], v["scale"])
+        if f == "weibull":
+            return st.weibull_min(v["concentration"], scale=v["scale"])
         if f == "poisson":
             return st.poisson(v["rate"])
         if f == "bernoulli":
@@ -211,6 +215,8 @@ _DOMAINS = {
     "laplace": {"scale": (0, False, math.inf, False)},
     "gumbel": {"scale": (0, False, math.inf, False)},
     "cauchy": {"scale": (0, False, math.inf, False)},
+    "weibull": {"concentration": (0, False, math.inf, False), "scale": (0, False, math.inf, False)},
+    "vonmises": {"concentration": (0, False, math.inf, False)},
     "pareto": {"scale": (0, False, math.inf, False), "alpha": (0, False, math.inf, False)},
     "poisson": {"rate": (0, True, math.inf, False)},
     "bernoulli": {"p": (0, True, 1, True)},
@@ -296,9 +302,9 @@ def _from_scipy_frozen(obj, name) -> Dist:
     shapes = _f64(*shapes)
     loc, scale = _f64(loc, scale)
     # only the families that need them pay for these checks (large batches of parameters)
-    needs_loc = fam_name in ("expon", "gamma", "beta", "halfnorm", "lognorm", "pareto", "chi2", "poisson", "bernoulli", "binom")
+    needs_loc = fam_name in ("expon", "gamma", "beta", "halfnorm", "lognorm", "pareto", "chi2", "poisson", "bernoulli", "binom", "weibull_min")
     zero_loc = needs_loc and not np.any(loc)
-    unit_scale = fam_name == "beta" and bool(np.all(scale == 1))
+    unit_scale = fam_name in ("beta", "vonmises", "vonmises_line") and bool(np.all(scale == 1))
     canonical = None
     if fam_name == "norm":
         canonical = ("normal", {"loc": loc, "scale": scale})
@@ -320,6 +326,10 @@ def _from_scipy_frozen(obj, name) -> Dist:
         canonical = ("lognormal", {"mu": np.log(scale), "sigma": shapes[0]})
     elif fam_name == "pareto" and zero_loc:
         canonical = ("pareto", {"scale": scale, "alpha": shapes[0]})
+    elif fam_name == "weibull_min" and zero_loc:
+        canonical = ("weibull", {"concentration": shapes[0], "scale": scale})
+    elif fam_name in ("vonmises", "vonmises_line") and unit_scale:
+        canonical = ("vonmises", {"loc": loc, "concentration": shapes[0]})
     elif fam_name == "cauchy":
         canonical = ("cauchy", {"loc": loc, "scale": scale})
     elif fam_name == "chi2" and zero_loc:
@@ -455,6 +465,9 @@ _TORCH_FAMILIES = [
     ("Pareto", False, "pareto", {"scale": "scale", "alpha": "alpha"}),
     ("Normal", True, "normal", {"loc": "loc", "scale": "scale"}),
     ("MultivariateNormal", True, "mvn", {"loc": "loc", "scale_tril": "scale_tril"}),
+    ("LowRankMultivariateNormal", True, "mvn", {"loc": "loc", "scale_tril": "scale_tril"}),  # W W' + D, factored
+    ("Weibull", True, "weibull", {"concentration": "concentration", "scale": "scale"}),
+    ("VonMises", True, "vonmises", {"loc": "loc", "concentration": "concentration"}),
     ("Exponential", True, "exponential", {"rate": "rate"}),
     ("Beta", True, "beta", {"a": "concentration1", "b": "concentration0"}),
     ("Dirichlet", True, "dirichlet", {"alpha": "concentration"}),
@@ -491,8 +504,6 @@ def _from_torch(obj, name) -> Dist:
     views = {
         D.StudentT: lambda d, i: st.t(_pick(d.df, d, i), _pick(d.loc, d, i), _pick(d.scale, d, i)),
         D.NegativeBinomial: lambda d, i: st.nbinom(_pick(d.total_count, d, i), 1 - _pick(d.probs, d, i)),
-        D.Weibull: lambda d, i: st.weibull_min(_pick(d.concentration, d, i), scale=_pick(d.scale, d, i)),
-        D.VonMises: lambda d, i: st.vonmises(_pick(d.concentration, d, i), loc=_pick(d.loc, d, i)),
         D.FisherSnedecor: lambda d, i: st.f(_pick(d.df1, d, i), _pick(d.df2, d, i)),
         D.LogisticNormal: None,
     }

@@ -20,7 +20,10 @@ Gumbel, uniform and the entropies — M. Gil, F. Alajaji, T. Linder, "Rényi
 divergence measures for commonly used univariate continuous distributions",
 Information Sciences 249 (2013), and Gil's thesis (Queen's University, 2011);
 Cauchy — F. Chyzak, F. Nielsen, "A closed-form formula for the Kullback-Leibler
-divergence between Cauchy distributions", arXiv:1905.10965 (2019); moments,
+divergence between Cauchy distributions", arXiv:1905.10965 (2019); Weibull —
+C. Bauckhage, arXiv:1310.3713 (2013); von Mises — K. V. Mardia & P. E. Jupp,
+"Directional Statistics" (2000), sec. 3.5; log B and psi differences at large
+arguments — A. R. DiDonato & A. H. Morris, ACM TOMS 18 (1992); moments,
 entropies and moment-generating functions — the families' standard tables
 (Johnson, Kotz & Balakrishnan, "Continuous Univariate Distributions", 1994-95).
 Every formula is checked against mpmath quadrature in
@@ -95,6 +98,12 @@ class Ops:
 
     def polygamma(self, n, x):
         return self.t.polygamma(n, x) if self.backend == "torch" else self.sc.polygamma(n, x)
+
+    def i0e(self, x):
+        return self.t.special.i0e(x) if self.backend == "torch" else self.sc.i0e(x)
+
+    def i1e(self, x):
+        return self.t.special.i1e(x) if self.backend == "torch" else self.sc.i1e(x)
 
     def erf(self, x):
         return self.t.erf(x) if self.backend == "torch" else self.sc.erf(x)
@@ -372,6 +381,28 @@ def _kl_cauchy(o, p, q):
     return o.where(big, large, o.log1p(u * u + v * v))
 
 
+@_same("weibull")
+def _kl_weibull(o, p, q):
+    # log(kp/lp^kp) - log(kq/lq^kq) + (kp - kq)(log lp - g/kp) + (lp/lq)^kq G(kq/kp + 1) - 1
+    #   [C. Bauckhage, "Computing the Kullback-Leibler divergence between two Weibull distributions",
+    #    arXiv:1310.3713 (2013)], regrouped: log(kp/kq) - g (1 - kq/kp) - kq lr + expm1(kq lr + lnG(1 + kq/kp)),
+    #    lr = log(lp/lq)
+    kp, kq = p["concentration"], q["concentration"]
+    lr = _ratio(o, p["scale"], q["scale"])[1]
+    rho = kq / kp
+    return o.log(kp) - o.log(kq) - EULER * (1 - rho) - kq * lr + o.expm1(kq * lr + o.lgamma(1 + rho))
+
+
+@_same("vonmises")
+def _kl_vonmises(o, p, q):
+    # log I0(kq) - log I0(kp) + A(kp) (kp - kq cos(mp - mq)),  A = I1/I0     [from E_p cos(X - m) = A(kp) cos(mp - m);
+    #   e.g. K. V. Mardia & P. E. Jupp, "Directional Statistics" (2000), sec. 3.5.4]; scaled Bessel functions
+    #   (I0e = e^-k I0) keep large concentrations finite
+    kp, kq = p["concentration"], q["concentration"]
+    a = o.i1e(kp) / o.i0e(kp)
+    return o.log(o.i0e(kq)) + kq - o.log(o.i0e(kp)) - kp + a * (kp - kq * o.cos(p["loc"] - q["loc"]))
+
+
 @_same("poisson")
 def _kl_poisson(o, p, q):
     # lp log(lp/lq) - lp + lq, with 0 log 0 = 0
@@ -506,6 +537,9 @@ class Moments:
     def log_mgf(self, t):  # log E[exp(t X)], t < 0
         return None
 
+    def log_epow(self, c):  # log E[X^c], c > 0, for X >= 0
+        return None
+
 
 def moments(o, d: Dist) -> Moments | None:
     f, P = d.family, d.params
@@ -526,6 +560,7 @@ def moments(o, d: Dist) -> Moments | None:
         # E|X - c| = c - 1/lam + 2 e^{-lam c}/lam for c >= 0; 1/lam - c for c < 0
         m.eabs = lambda c: o.where(c >= 0, c - 1 / lam + 2 * o.exp(-lam * o.maximum(c, 0 * c)) / lam, 1 / lam - c)
         m.log_mgf = lambda t: o.log(lam) - o.log(lam - t)
+        m.log_epow = lambda c: o.lgamma(1 + c) - c * o.log(lam)
     elif f == "gamma":
         k, b = P["concentration"], P["rate"]
         m.entropy = k - o.log(b) + o.lgamma(k) + (1 - k) * o.digamma(k)
@@ -533,11 +568,13 @@ def moments(o, d: Dist) -> Moments | None:
         m.elog = o.digamma(k) - o.log(b)
         m.varlog = o.trigamma(k)
         m.log_mgf = lambda t: -k * o.log1p(-t / b)
+        m.log_epow = lambda c: o.lgamma(k + c) - o.lgamma(k) - c * o.log(b)
     elif f == "beta":
         a, b = P["a"], P["b"]
         m.elog = psi_diff(o, a, b)
         m.elog1m = psi_diff(o, b, a)
         m.entropy = lbeta(o, a, b) - (a - 1) * m.elog - (b - 1) * m.elog1m
+        m.log_epow = lambda c: lbeta(o, a + c, b) - lbeta(o, a, b)
         m.mean, m.lo, m.hi = a / (a + b), 0.0, 1.0
         m.std = o.sqrt(a * b / (a + b + 1)) / (a + b)
         m.varlog = o.trigamma(a) - o.trigamma(a + b)
@@ -558,6 +595,8 @@ def moments(o, d: Dist) -> Moments | None:
             return ((hi - a_) ** 2 + (a_ - lo) ** 2) / (2 * w) + o.abs(c - a_)
 
         m.eabs = eabs
+        # E X^c = (hi^(c+1) - lo^(c+1)) / ((c+1) w) for 0 <= lo (where lo < 0 the support check decides first)
+        m.log_epow = lambda c: (c + 1) * o.log(hi) + o.log(-o.expm1((c + 1) * (o.log(pos_lo) - o.log(hi)))) - o.log(c + 1) - o.log(w)
         # log E e^{tX} = t lo + log(expm1(t w) / (t w)); expm1(u)/u > 0 for every u != 0
         m.log_mgf = lambda t: o.where(t * w == 0, t * (lo + hi) / 2, t * lo + o.log(o.expm1(t * w) / (t * w)))
     elif f == "laplace":
@@ -578,12 +617,14 @@ def moments(o, d: Dist) -> Moments | None:
         m.elog = o.log(s) - 0.5 * (EULER + math.log(2))
         m.varlog = o.full_like(s, math.pi**2 / 8)
         m.log_mgf = lambda t: math.log(2) + 0.5 * (s * t) ** 2 + o.log_ndtr(s * t)
+        m.log_epow = lambda c: c * o.log(s) + c / 2 * math.log(2) + o.lgamma((c + 1) / 2) - 0.5 * math.log(math.pi)
     elif f == "lognormal":
         mu, sg = P["mu"], P["sigma"]
         m.entropy = mu + 0.5 * (1 + LOG_2PI) + o.log(sg)
         m.mean, m.lo, m.hi = o.exp(mu + sg * sg / 2), 0.0, inf
         m.std = o.exp(mu + sg * sg / 2) * o.sqrt(o.expm1(sg * sg))
         m.elog, m.varlog = mu, sg * sg
+        m.log_epow = lambda c: c * mu + (c * sg) ** 2 / 2
     elif f == "pareto":
         xm, a = P["scale"], P["alpha"]
         m.entropy = o.log(xm) - o.log(a) + 1 / a + 1
@@ -592,6 +633,16 @@ def moments(o, d: Dist) -> Moments | None:
         m.lo, m.hi = xm, inf
         m.elog = o.log(xm) + 1 / a
         m.varlog = 1 / (a * a)
+        m.log_epow = lambda c: o.where(a > c, o.log(a) + c * o.log(xm) - o.log(o.where(a > c, a - c, 1.0)), inf)
+    elif f == "weibull":
+        k, lam = P["concentration"], P["scale"]
+        m.entropy = EULER * (1 - 1 / k) + o.log(lam) - o.log(k) + 1
+        lg1 = o.lgamma(1 + 1 / k)
+        m.mean, m.lo, m.hi = lam * o.exp(lg1), 0.0, inf
+        m.std = lam * o.exp(lg1) * o.sqrt(o.expm1(o.lgamma(1 + 2 / k) - 2 * lg1))  # no cancellation at large k
+        m.elog = o.log(lam) - EULER / k
+        m.varlog = math.pi**2 / 6 / (k * k)
+        m.log_epow = lambda c: c * o.log(lam) + o.lgamma(1 + c / k)
     elif f == "cauchy":
         mu, g = P["loc"], P["scale"]
         m.entropy = math.log(4 * math.pi) + o.log(g)
@@ -676,6 +727,13 @@ def cross_entropy(o, m: Moments, q: Dist):
             return None
         mu, sg = Q["mu"], Q["sigma"]
         return m.elog + 0.5 * LOG_2PI + o.log(sg) + 0.5 * (m.varlog + (m.elog - mu) ** 2) / (sg * sg)
+    if f == "weibull":
+        k, lam = Q["concentration"], Q["scale"]
+        lep = m.log_epow(k)
+        if not _need(m.elog, lep):
+            return None
+        # -log q = -log k + k log lam - (k - 1) log x + (x/lam)^k
+        return -o.log(k) + k * o.log(lam) - (k - 1) * m.elog + o.exp(lep - k * o.log(lam))
     if f == "poisson":
         if getattr(m, "elogfact", None) is None:
             return None
@@ -694,7 +752,7 @@ def _support(q: Dist, o):
     inf = math.inf
     table = {
         "normal": (-inf, inf), "laplace": (-inf, inf), "gumbel": (-inf, inf), "cauchy": (-inf, inf),
-        "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf),
+        "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf), "weibull": (0.0, inf),
         "beta": (0.0, 1.0), "poisson": (0.0, inf), "bernoulli": (0.0, 1.0),
     }  # fmt: skip
     if f in table:
