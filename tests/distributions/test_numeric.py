@@ -127,3 +127,32 @@ def test_clear_errors():
         kb.kl(object(), st.norm())
     with pytest.raises(TypeError, match="not a distribution kullback understands"):
         kb.distributions.kl(object(), st.norm())
+
+
+def test_q_vanishing_at_an_end_of_p_support_is_not_a_mismatch():
+    # triang(c) has density 0 at 0 and 1, the end points of U(0, 1)'s support: a set of measure zero.
+    # D(U || triang) = -int_0^1 log q = 1 - log 2 for every c; here by mpmath quadrature, split at the mode
+    c = mpref.mp.mpf("0.3")
+    lq = lambda x: mpref.mp.log(2 * x / c) if x < c else mpref.mp.log(2 * (1 - x) / (1 - c))  # noqa: E731
+    ref = -mpref.mp.quad(lq, [0, c, 1])
+    assert kb.kl(st.uniform(), st.triang(0.3)) == pytest.approx(float(ref), rel=1e-6)
+
+
+def test_log_pmf_underflow_of_q_is_not_a_mismatch():
+    # skellam's log-pmf is log(pmf): -inf from k ~ 170 on, where poisson(1) is ~1e-300 too
+    mp = mpref.mp
+    mp.mp.dps = 30
+    lp = lambda k: -1 - mp.loggamma(k + 1)  # noqa: E731
+    lq = lambda k: -3 + k / 2 * mp.log(2) + mp.log(mp.besseli(k, 2 * mp.sqrt(2)))  # noqa: E731
+    ref = mp.nsum(lambda k: mp.exp(lp(k)) * (lp(k) - lq(k)), [0, mp.inf])
+    assert kb.kl(st.poisson(1), st.skellam(2, 1)) == pytest.approx(float(ref), rel=1e-6)
+    assert kb.kl(st.skellam(2, 1), st.poisson(1)) == math.inf  # p has negative values
+
+
+def test_unbounded_tails_are_refused_quickly_and_in_bounded_memory():
+    # logistic has no e^X moment and -log gumbel_l grows like e^x: D = +inf, which quadrature cannot show
+    with pytest.raises(ValueError, match="falls off like"):
+        kb.kl(st.logistic(), st.gumbel_l())
+    # a power-law series (zipf) against a geometric law: no geometric tail bound; given up after 4M terms
+    with pytest.raises(ValueError, match="has not converged"):
+        kb.kl(st.zipf(2.5), st.geom(0.3))

@@ -4,10 +4,11 @@
   of p(x) [log p(x) - log q(x)] over p's support, split at quantiles of p so
   that every piece is well scaled, with the pieces' error estimates added.
 * Discrete laws: summation of p(k) [log p(k) - log q(k)] over p's support;
-  finite supports are summed whole, infinite ones block by block until the
-  terms decay geometrically and the bound on the rest of the series,
-  |t_K| r / (1 - r) with r the largest ratio of successive terms at the end,
-  is far below the tolerance.
+  finite supports are summed whole, infinite ones block by block (from past
+  the point where p's tail mass is below 1e-18) until the terms decay
+  geometrically and the bound on the rest of the series, |t_K| r / (1 - r)
+  with r the largest ratio of successive terms at the end, is far below the
+  tolerance; series that do not (power-law tails) are given up after 4M terms.
 
 Both work on scalar scipy.stats views (float64) and either return a value
 whose error bound is below ``rtol`` relative or raise :class:`NumericFailure`.
@@ -24,7 +25,11 @@ from scipy import integrate
 __all__ = ["NumericFailure", "quad_kl", "sum_kl"]
 
 _SPLITS = (1e-12, 1e-6, 1e-3, 0.05, 0.25, 0.5, 0.75, 0.95, 0.999, 1 - 1e-6, 1 - 1e-12)
-_MAX_TERMS = 50_000_000
+_MAX_TERMS = 1 << 22  # terms summed before a slowly decaying series is given up
+_BLOCK = 1 << 20  # terms evaluated at once
+# p below e^-460 (1e-200): where q's log-density has underflowed there, the term p (log p - log q)
+# is dropped; it is below 1e-190 unless -log q exceeds 1e10, which no law here reaches
+_NEGLIGIBLE_LOG = -460.0
 
 
 class NumericFailure(ValueError):
@@ -67,6 +72,10 @@ def quad_kl(p, q, rtol, plo, phi):
             return 0.0
         b = float(q.logpdf(x))
         if b == -math.inf:
+            if x <= plo or x >= phi:  # an end point of p's support (rounding put a node there): measure zero
+                return 0.0
+            if a < _NEGLIGIBLE_LOG:  # q's log-density underflowed where p is negligible too
+                return 0.0
             raise _Infinite
         return w * (a - b)
 
@@ -105,11 +114,12 @@ class _Infinite(Exception):
 def _check_tail_decay(integrand, side, cuts):
     """Refuse tails whose integrand decays like 1/|x| or slower.
 
-    x f(x) is sampled at x0 2^k out to where p's density underflows.  An
-    integrable f(x) = o(1/x) makes it shrink; if over the last doublings it
-    shrinks by less than 10% per doubling, quadrature cannot be trusted (the
-    integral diverges, or converges too slowly to pin down): that is an error,
-    never a number.
+    x f(x) is sampled at x0 2^k (x0 past p's 1 - 1e-12 quantile) out to where
+    the integrand vanishes numerically (p underflows, or q's log-density does
+    where p is negligible).  An integrable f(x) = o(1/x) makes it shrink; if over
+    the last (up to ten) doublings it shrinks by less than 10% per doubling,
+    quadrature cannot be trusted (the integral diverges, or converges too slowly
+    to pin down): that is an error, never a number.
     """
     x0 = max(1.0, float(np.max(np.abs(cuts)))) if len(cuts) else 1.0
     h = []
@@ -123,23 +133,46 @@ def _check_tail_decay(integrand, side, cuts):
             x *= 2.0
     except _Infinite:
         return
-    if len(h) < 12:
+    if len(h) < 3:  # p's density vanished within two doublings: a tail that short integrates fine
         return
-    ratios = np.asarray(h[-10:]) / np.asarray(h[-11:-1])
+    h = np.asarray(h[-11:])
+    ratios = h[1:] / h[:-1]
     if np.max(ratios) > 0.9:
         raise NumericFailure(
-            f"the integrand decays like |x|^{math.log2(float(np.median(ratios))):.2f} * 1/|x| in the "
-            f"{'upper' if side > 0 else 'lower'} tail, too slowly for quadrature to give a trustworthy value"
+            f"p log(p/q) falls off like |x|^{math.log2(float(np.median(ratios))) - 1:.2f} in the "
+            f"{'upper' if side > 0 else 'lower'} tail (an integrable one falls faster than 1/|x|): "
+            "too slowly for quadrature to give a trustworthy value"
         )
 
 
 def _terms(p, q, ks):
     lp = np.asarray(p.logpmf(ks), dtype=np.float64)
     lq = np.asarray(q.logpmf(ks), dtype=np.float64)
-    live = lp > -np.inf
+    # q's log-pmf may underflow to -inf (scipy takes log(pmf)) where p is negligible too: those
+    # terms are dropped; -inf where p still has mass is a real zero of q, and D = +inf
+    live = lp > _NEGLIGIBLE_LOG
     if np.any(live & (lq == -np.inf)):
         raise _Infinite
     return np.where(live, np.exp(lp) * (lp - lq), 0.0)
+
+
+def _block_sum(p, q, a, b):
+    """sum of the terms for k = a..b, in blocks of at most _BLOCK (memory stays bounded)."""
+    total = 0.0
+    for start in range(a, b + 1, _BLOCK):
+        total += float(np.sum(_terms(p, q, np.arange(start, min(start + _BLOCK - 1, b) + 1))))
+    return total
+
+
+def _bulk_end(p, lo):
+    """A k beyond which p has mass < 1e-18 (searched by doubling with p.sf; scipy's isf can
+    exhaust memory on heavy tails), or where the search gives up; summation goes on from there."""
+    k = lo + 1024
+    while k - lo < _MAX_TERMS:
+        if float(p.sf(k)) < 1e-18:
+            return k
+        k = lo + 2 * (k - lo)
+    return lo + 1024
 
 
 @_guarded
@@ -148,12 +181,12 @@ def sum_kl(p, q, rtol, plo, phi):
     lo = int(plo)
     try:
         if math.isfinite(phi) and phi - lo < _MAX_TERMS:
-            return float(np.sum(_terms(p, q, np.arange(lo, int(phi) + 1)))), 0.0
-        start = float(p.isf(1e-18))
-        hi = int(start) + 64 if math.isfinite(start) else lo + 1024
-        total = float(np.sum(_terms(p, q, np.arange(lo, hi + 1))))
+            return _block_sum(p, q, lo, int(phi)), 0.0
+        hi = _bulk_end(p, lo)
+        total = _block_sum(p, q, lo, hi)
+        size = 1024
         while True:
-            nxt = hi + max(hi - lo, 1024)
+            nxt = hi + size
             block = _terms(p, q, np.arange(hi + 1, nxt + 1))
             total += float(np.sum(block))
             tail = np.abs(block[-64:])
@@ -167,9 +200,11 @@ def sum_kl(p, q, rtol, plo, phi):
                 if bound <= 1e-3 * rtol * abs(total):
                     return total, bound
             hi = nxt
+            size = min(2 * size, _BLOCK)
             if hi - lo > _MAX_TERMS:
                 raise NumericFailure(
-                    f"the series has not converged after {hi - lo:,} terms (the tail decays too slowly to bound)"
+                    f"the series has not converged after {hi - lo:,} terms (its tail decays too slowly, "
+                    "e.g. like a power of k, to bound)"
                 )
     except _Infinite:
         return math.inf, 0.0
