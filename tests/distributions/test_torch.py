@@ -44,6 +44,7 @@ def _members(dtype=torch.float64):
             D.MultivariateNormal(t([0.1, -0.2, 0.3]), t([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]])),
             D.MultivariateNormal(t([0.0, 0.5, -0.1]), scale_tril=t([[1.1, 0.0, 0.0], [0.2, 0.9, 0.0], [-0.3, 0.1, 0.7]])),
         ],
+        "ContinuousBernoulli": [D.ContinuousBernoulli(t(0.3)), D.ContinuousBernoulli(t(0.7))],
         "LowRankMultivariateNormal": [
             D.LowRankMultivariateNormal(t([0.1, -0.2, 0.3]), t([[1.0], [0.5], [-0.3]]), t([0.5, 1.0, 0.7])),
             D.LowRankMultivariateNormal(t([0.0, 0.5, -0.1]), t([[0.3, 0.1], [0.5, 0.0], [0.2, -0.4]]), t([0.9, 1.0, 0.4])),
@@ -117,6 +118,9 @@ GRAD_CASES = {
     "weibull": (lambda a, b, c, d: (D.Weibull(a, b), D.Weibull(c, d))),
     "vonmises": (lambda a, b, c, d: (D.VonMises(a, b), D.VonMises(c, d))),
     "gamma-weibull": (lambda a, b, c, d: (D.Gamma(a, b), D.Weibull(c, d))),
+    "cbernoulli": (lambda a, b, c, d: (D.ContinuousBernoulli(a * b * 0.3), D.ContinuousBernoulli(c * d))),  # 0.351, 0.48
+    "cbernoulli near 1/2 (series)": (lambda a, b, c, d: (D.ContinuousBernoulli(a * 0.55), D.ContinuousBernoulli(c * d * 1.04))),
+    "cbernoulli-normal": (lambda a, b, c, d: (D.ContinuousBernoulli(a * 0.55), D.Normal(c, d))),
 }
 
 
@@ -215,3 +219,29 @@ def test_transformed_distributions_with_equal_transforms():
     other = D.TransformedDistribution(D.Normal(T(0.0), T(1.0)), [ExpTransform()])
     with pytest.raises(TypeError, match="TransformedDistribution"):
         kb.kl(pn, other)
+
+
+def _mp_cbernoulli(lam):
+    mp = mpref.mp
+    lam = mp.mpf(lam)
+    c = mp.mpf(2) if lam == mp.mpf(0.5) else (mp.log(lam) - mp.log(1 - lam)) / (2 * lam - 1)
+    return (lambda x: mp.log(c) + x * mp.log(lam) + (1 - x) * mp.log(1 - lam)), (0, 1)
+
+
+@pytest.mark.parametrize("lp, lq", [(0.3, 0.7), (0.5, 0.2), (0.501, 0.4999), (0.01, 0.99), (0.49, 0.51), (1e-6, 0.5), (0.495, 0.2)])
+def test_continuous_bernoulli_against_mpmath(lp, lq):
+    mpref.mp.mp.dps = 30
+    ref = mpref.kl_continuous(_mp_cbernoulli(lp), _mp_cbernoulli(lq))
+    got = kb.kl(D.ContinuousBernoulli(T(lp)), D.ContinuousBernoulli(T(lq))).item()
+    assert got == pytest.approx(float(ref), rel=1e-10, abs=1e-16)
+    # cross-family through its moments (mean, variance, entropy near lam = 1/2 by series)
+    ref = mpref.kl_continuous(_mp_cbernoulli(lp), mpref.logpdf("normal", loc=0.2, scale=0.7))
+    assert kb.kl(D.ContinuousBernoulli(T(lp)), D.Normal(T(0.2), T(0.7))).item() == pytest.approx(float(ref), rel=1e-10)
+    ref = mpref.kl_continuous(mpref.logpdf("beta", a=2.0, b=3.0), _mp_cbernoulli(lq))
+    assert kb.kl(D.Beta(T(2.0), T(3.0)), D.ContinuousBernoulli(T(lq))).item() == pytest.approx(float(ref), rel=1e-10)
+
+
+def test_continuous_bernoulli_numeric_view():
+    # no closed form against a gamma law: quadrature over kullback's own view of the law (scipy has none)
+    ref = mpref.kl_continuous(_mp_cbernoulli(0.3), mpref.logpdf("gamma", concentration=2.0, rate=3.0))
+    assert kb.kl(D.ContinuousBernoulli(T(0.3)), D.Gamma(T(2.0), T(3.0))).item() == pytest.approx(float(ref), rel=1e-6)

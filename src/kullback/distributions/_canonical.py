@@ -26,6 +26,7 @@ pareto         scale (x_m), alpha               [x_m, inf)
 cauchy         loc, scale                       R
 weibull        concentration (k), scale         [0, inf)
 vonmises       loc, concentration               the circle (-pi, pi] + loc
+cbernoulli     lam (continuous Bernoulli)       [0, 1]
 poisson        rate                             {0, 1, ...}
 bernoulli      p                                {0, 1}
 binomial       n, p                             {0..n}
@@ -54,6 +55,7 @@ _KIND = {
     "gumbel": CONTINUOUS, "halfnormal": CONTINUOUS, "lognormal": CONTINUOUS, "pareto": CONTINUOUS,
     "cauchy": CONTINUOUS, "poisson": DISCRETE, "bernoulli": DISCRETE, "binomial": DISCRETE,
     "geometric": DISCRETE, "categorical": DISCRETE, "weibull": CONTINUOUS, "vonmises": CONTINUOUS,
+    "cbernoulli": CONTINUOUS,
 }  # fmt: skip
 _EVENT_NDIM = {"mvn": 1, "dirichlet": 1, "categorical": 1}
 
@@ -77,6 +79,35 @@ class _Laplace:
 
     def support(self):
         return self._d.support()
+
+
+class _ContinuousBernoulli:
+    """The continuous Bernoulli law (torch.distributions.ContinuousBernoulli) as the numeric
+    methods see it: density C(lam) lam^x (1 - lam)^(1 - x) on [0, 1]; scipy has no such law."""
+
+    def __init__(self, lam):
+        self.lam = lam
+        a = math.log(lam) - math.log1p(-lam)  # log(lam / (1 - lam))
+        self._a = a
+        # log C = log(a / (2 lam - 1)); its limit at lam = 1/2 is log 2
+        self._logc = math.log(2.0) if abs(a) < 1e-12 else math.log(a / (2 * lam - 1))
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        inside = (x >= 0) & (x <= 1)
+        val = self._logc + x * math.log(self.lam) + (1 - x) * math.log1p(-self.lam)
+        return np.where(inside, val, -np.inf)
+
+    def ppf(self, u):
+        u = np.asarray(u, dtype=np.float64)
+        if abs(self._a) < 1e-12:
+            return u
+        # F(x) = (e^{a x} - 1) / (e^a - 1)
+        return np.log1p(u * math.expm1(self._a)) / self._a
+
+    def support(self):
+        return 0.0, 1.0
+
 
 @dataclass
 class Dist:
@@ -142,6 +173,8 @@ class Dist:
             return st.cauchy(v["loc"], v["scale"])
         if f == "weibull":
             return st.weibull_min(v["concentration"], scale=v["scale"])
+        if f == "cbernoulli":
+            return _ContinuousBernoulli(v["lam"])
         if f == "poisson":
             return st.poisson(v["rate"])
         if f == "bernoulli":
@@ -217,6 +250,7 @@ _DOMAINS = {
     "cauchy": {"scale": (0, False, math.inf, False)},
     "weibull": {"concentration": (0, False, math.inf, False), "scale": (0, False, math.inf, False)},
     "vonmises": {"concentration": (0, False, math.inf, False)},
+    "cbernoulli": {"lam": (0, False, 1, False)},
     "pareto": {"scale": (0, False, math.inf, False), "alpha": (0, False, math.inf, False)},
     "poisson": {"rate": (0, True, math.inf, False)},
     "bernoulli": {"p": (0, True, 1, True)},
@@ -468,6 +502,7 @@ _TORCH_FAMILIES = [
     ("LowRankMultivariateNormal", True, "mvn", {"loc": "loc", "scale_tril": "scale_tril"}),  # W W' + D, factored
     ("Weibull", True, "weibull", {"concentration": "concentration", "scale": "scale"}),
     ("VonMises", True, "vonmises", {"loc": "loc", "concentration": "concentration"}),
+    ("ContinuousBernoulli", True, "cbernoulli", {"lam": "probs"}),
     ("Exponential", True, "exponential", {"rate": "rate"}),
     ("Beta", True, "beta", {"a": "concentration1", "b": "concentration0"}),
     ("Dirichlet", True, "dirichlet", {"alpha": "concentration"}),

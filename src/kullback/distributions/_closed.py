@@ -18,7 +18,8 @@ Sources: N(.,.), Gamma, Dirichlet, Beta, MVN — W. D. Penny, "KL-divergences of
 Normal, Gamma, Dirichlet and Wishart densities" (2001); Laplace, Pareto,
 Gumbel, uniform and the entropies — M. Gil, F. Alajaji, T. Linder, "Rényi
 divergence measures for commonly used univariate continuous distributions",
-Information Sciences 249 (2013), and Gil's thesis (Queen's University, 2011);
+Information Sciences 249 (2013), and Gil's thesis (Queen's University, 2011); continuous Bernoulli — G. Loaiza-Ganem &
+J. P. Cunningham, "The continuous Bernoulli", NeurIPS 2019;
 Cauchy — F. Chyzak, F. Nielsen, "A closed-form formula for the Kullback-Leibler
 divergence between Cauchy distributions", arXiv:1905.10965 (2019); Weibull —
 C. Bauckhage, arXiv:1310.3713 (2013); von Mises — K. V. Mardia & P. E. Jupp,
@@ -403,6 +404,41 @@ def _kl_vonmises(o, p, q):
     return o.log(o.i0e(kq)) + kq - o.log(o.i0e(kp)) - kp + a * (kp - kq * o.cos(p["loc"] - q["loc"]))
 
 
+def _cb_parts(o, lam):
+    """(log C, mean, variance) of the continuous Bernoulli law CB(lam) (density C lam^x (1-lam)^(1-x) on [0, 1]).
+
+    With u = 1 - 2 lam and atanh(u) = (log(1 - lam) - log lam)/2:  C = 2 atanh(u)/u,
+    mean = 1/2 + f/2, var = 1/4 + f^2/4 + f/(2u), f = 1/atanh(u) - 1/u
+    [G. Loaiza-Ganem & J. P. Cunningham, "The continuous Bernoulli", NeurIPS 2019, sec. 3].
+    Near lam = 1/2 (|u| < 0.02) the cancelling expressions are replaced by their Taylor series in u
+    (truncation below 1e-17).
+    """
+    u = 1 - 2 * lam
+    small = o.abs(u) < 0.02
+    us = o.where(small, u, 0.0)
+    u2 = us * us
+    log_c_s = math.log(2) + u2 * (1 / 3 + u2 * (0.14444444444444444 + u2 * (0.088536155202821869 + u2 * 0.062627865961199295)))
+    fu_s = -(1 / 3 + u2 * (0.088888888888888889 + u2 * (0.046560846560846561 + u2 * 0.030194003527336861)))  # f/u
+    ud = o.where(small, 0.5, u)
+    ld = o.where(small, 0.25, lam)
+    at = 0.5 * (o.log1p(-ld) - o.log(ld))
+    log_c_d = o.log(2 * at / ud)
+    fu_d = (1 / at - 1 / ud) / ud
+    log_c = o.where(small, log_c_s, log_c_d)
+    fu = o.where(small, fu_s, fu_d)
+    f = fu * u
+    return log_c, 0.5 + f / 2, 0.25 + f * f / 4 + fu / 2
+
+
+@_same("cbernoulli")
+def _kl_cbernoulli(o, p, q):
+    # E_p[log p - log q] with log CB(x) = log C + x log lam + (1 - x) log(1 - lam), linear in x
+    lp, lq = p["lam"], q["lam"]
+    cp, mean, _ = _cb_parts(o, lp)
+    cq = _cb_parts(o, lq)[0]
+    return cp - cq + mean * (o.log(lp) - o.log(lq)) + (1 - mean) * (o.log1p(-lp) - o.log1p(-lq))
+
+
 @_same("poisson")
 def _kl_poisson(o, p, q):
     # lp log(lp/lq) - lp + lq, with 0 log 0 = 0
@@ -649,6 +685,11 @@ def moments(o, d: Dist) -> Moments | None:
         m.mean, m.std, m.lo, m.hi = mu, o.full_like(g, inf), -inf, inf  # no moments: cross-entropies diverge
         m.eabs = lambda c: o.full_like(g, inf)
         m.log_mgf = lambda t: o.full_like(g, inf)
+    elif f == "cbernoulli":
+        lam = P["lam"]
+        log_c, mean, var = _cb_parts(o, lam)
+        m.entropy = -log_c - mean * o.log(lam) - (1 - mean) * o.log1p(-lam)
+        m.mean, m.std, m.lo, m.hi = mean, o.sqrt(var), 0.0, 1.0
     elif f == "bernoulli":
         pp = P["p"]
         m.entropy = -o.xlogy(pp, pp) - o.xlogy(1 - pp, 1 - pp)
@@ -727,6 +768,11 @@ def cross_entropy(o, m: Moments, q: Dist):
             return None
         mu, sg = Q["mu"], Q["sigma"]
         return m.elog + 0.5 * LOG_2PI + o.log(sg) + 0.5 * (m.varlog + (m.elog - mu) ** 2) / (sg * sg)
+    if f == "cbernoulli":
+        if m.mean is None:
+            return None
+        lam = Q["lam"]
+        return -_cb_parts(o, lam)[0] - m.mean * o.log(lam) - (1 - m.mean) * o.log1p(-lam)
     if f == "weibull":
         k, lam = Q["concentration"], Q["scale"]
         lep = m.log_epow(k)
@@ -752,7 +798,7 @@ def _support(q: Dist, o):
     inf = math.inf
     table = {
         "normal": (-inf, inf), "laplace": (-inf, inf), "gumbel": (-inf, inf), "cauchy": (-inf, inf),
-        "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf), "weibull": (0.0, inf),
+        "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf), "weibull": (0.0, inf), "cbernoulli": (0.0, 1.0),
         "beta": (0.0, 1.0), "poisson": (0.0, inf), "bernoulli": (0.0, 1.0),
     }  # fmt: skip
     if f in table:
