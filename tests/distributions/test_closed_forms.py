@@ -125,6 +125,8 @@ def test_same_family_near_identical_parameters_keep_relative_accuracy():
         (st.norm(0, 1), st.norm(0, 1 + 1e-7), None),
         (st.expon(scale=1.0), st.expon(scale=1 + 1e-7), None),
         (st.gamma(2.0, scale=1.0), st.gamma(2.0, scale=1 + 1e-7), None),
+        (st.laplace(0.0, 3e8), st.laplace(0.0, 3e8 * (1 + 1e-7)), None),
+        (st.norm(5.0, 1e10), st.norm(5.0, 1e10 * (1 - 1e-9)), None),
     ]:
         fam = describe(p).family
         P, Q = describe(p).params, describe(q).params
@@ -132,6 +134,9 @@ def test_same_family_near_identical_parameters_keep_relative_accuracy():
         if fam == "normal":
             r = mp.mpf(P["scale"].item()) / mp.mpf(Q["scale"].item())
             ref = (r**2 - 1 - mp.log(r**2)) / 2
+        elif fam == "laplace":
+            r = mp.mpf(P["scale"].item()) / mp.mpf(Q["scale"].item())
+            ref = r - 1 - mp.log(r)
         elif fam == "exponential":
             r = mp.mpf(Q["rate"].item()) / mp.mpf(P["rate"].item())
             ref = r - 1 - mp.log(r)

@@ -74,9 +74,26 @@ class Ops:
             return self.t.as_tensor(np.asarray(x, dtype=np.float64), dtype=self.dtype, device=self.device)
         return np.asarray(x, dtype=np.float64)
 
-    def __getattr__(self, name):  # log, exp, sqrt, abs, log1p, expm1, isfinite ... from the backend
-        mod = self.__dict__.get("t") if self.__dict__.get("backend") == "torch" else np
-        return getattr(mod, name)
+    # special functions: (torch attribute path, scipy.special name)
+    _SPECIAL = {
+        "lgamma": ("lgamma", "gammaln"), "digamma": ("digamma", "digamma"), "polygamma": ("polygamma", "polygamma"),
+        "i0e": ("special.i0e", "i0e"), "i1e": ("special.i1e", "i1e"), "erf": ("erf", "erf"),
+        "log_ndtr": ("special.log_ndtr", "log_ndtr"), "xlogy": ("special.xlogy", "xlogy"),  # xlogy: 0 log 0 = 0
+    }  # fmt: skip
+
+    def __getattr__(self, name):
+        """log, exp, sqrt, abs, log1p, expm1, cos, maximum, minimum, ... from the backend's module;
+        the special functions above from torch or scipy.special."""
+        d = self.__dict__
+        if name in Ops._SPECIAL:
+            torch_path, scipy_name = Ops._SPECIAL[name]
+            if d.get("backend") == "torch":
+                fn = d["t"]
+                for part in torch_path.split("."):
+                    fn = getattr(fn, part)
+                return fn
+            return getattr(d["sc"], scipy_name)
+        return getattr(d["t"] if d.get("backend") == "torch" else np, name)
 
     def where(self, c, a, b):
         if self.backend == "torch":
@@ -88,39 +105,11 @@ class Ops:
     def full_like(self, x, v):
         return self.t.full_like(x, v) if self.backend == "torch" else np.full_like(x, v, dtype=np.float64)
 
-    def lgamma(self, x):
-        return self.t.lgamma(x) if self.backend == "torch" else self.sc.gammaln(x)
-
-    def digamma(self, x):
-        return self.t.digamma(x) if self.backend == "torch" else self.sc.digamma(x)
-
     def trigamma(self, x):
         return self.polygamma(1, x)
 
-    def polygamma(self, n, x):
-        return self.t.polygamma(n, x) if self.backend == "torch" else self.sc.polygamma(n, x)
-
-    def i0e(self, x):
-        return self.t.special.i0e(x) if self.backend == "torch" else self.sc.i0e(x)
-
-    def i1e(self, x):
-        return self.t.special.i1e(x) if self.backend == "torch" else self.sc.i1e(x)
-
-    def erf(self, x):
-        return self.t.erf(x) if self.backend == "torch" else self.sc.erf(x)
-
-    def log_ndtr(self, x):
-        return self.t.special.log_ndtr(x) if self.backend == "torch" else self.sc.log_ndtr(x)
-
-    def xlogy(self, x, y):
-        """x log y with 0 log y = 0 (also for y = 0)."""
-        return self.t.special.xlogy(x, y) if self.backend == "torch" else self.sc.xlogy(x, y)
-
     def sum(self, x, axis):
         return x.sum(dim=axis) if self.backend == "torch" else x.sum(axis=axis)
-
-    def maximum(self, a, b):
-        return self.t.maximum(a, b) if self.backend == "torch" else np.maximum(a, b)
 
     def finfo_tiny_max(self, x):
         fi = self.t.finfo(x.dtype) if self.backend == "torch" else np.finfo(np.asarray(x).dtype)
@@ -133,12 +122,6 @@ class Ops:
         x = np.array(x, dtype=np.float64, copy=True)
         x[mask] = values
         return x
-
-    def minimum(self, a, b):
-        return self.t.minimum(a, b) if self.backend == "torch" else np.minimum(a, b)
-
-    def logaddexp(self, a, b):
-        return self.t.logaddexp(a, b) if self.backend == "torch" else np.logaddexp(a, b)
 
 
 def _lgamma_corr(o, z):
@@ -224,11 +207,6 @@ def _sq_ratio_term(o, a, b):
     so nothing cancels; d^2 overflows only where the value itself does."""
     d, lr = _ratio(o, a, b)
     return d * d + 2 * _g(o, d, lr)
-
-
-def _r1log(o, lr):
-    """r - 1 - log r for r = exp(lr), without cancellation near r = 1 and without inf - inf."""
-    return o.expm1(lr) - lr
 
 
 # ---------------------------------------------------------------- same-family formulas
@@ -341,7 +319,7 @@ def _kl_laplace(o, p, q):
     d = o.abs(p["loc"] - q["loc"])
     # = (r e^{-d/bp} - 1 - log(r e^{-d/bp})) + d/bq - d/bp, each piece >= 0 or exact
     u = lr - d / p["scale"]
-    return _r1log(o, u) + d / q["scale"] - d / p["scale"]
+    return _g(o, o.expm1(u), u) + d / q["scale"] - d / p["scale"]
 
 
 @_same("uniform")
