@@ -53,6 +53,10 @@ def logpdf(family, **k):
         nu, mu, s = m["df"], m["loc"], m["scale"]
         c = mp.loggamma((nu + 1) / 2) - mp.loggamma(nu / 2) - 0.5 * mp.log(nu * mp.pi) - mp.log(s)
         return (lambda x: c - (nu + 1) / 2 * mp.log(1 + ((x - mu) / s) ** 2 / nu)), (-inf, inf)
+    if family == "levy":  # standard Levy: x^(-3/2) e^(-1/(2x)) / sqrt(2 pi) on (0, inf)
+        return (lambda x: -0.5 * mp.log(2 * mp.pi) - 1.5 * mp.log(x) - 1 / (2 * x)), (0, inf)
+    if family == "halfcauchy":
+        return (lambda x: mp.log(2 / mp.pi) - mp.log(1 + x * x)), (0, inf)
     if family == "logistic":
         mu, s = m["loc"], m["scale"]
         return (lambda x: -abs(x - mu) / s - 2 * mp.log1p(mp.exp(-abs(x - mu) / s)) - mp.log(s)), (-inf, inf)
@@ -96,7 +100,7 @@ def kl_continuous(p, q):
         return mp.exp(a) * (a - lq(x))
 
     # split at a few points so that the tanh-sinh rule sees smooth pieces
-    inner = sorted({mp.mpf(x) for x in (-100, -10, -1, 0, 1, 10, 100)} | KINKS)
+    inner = sorted({mp.mpf(x) for x in (-1e8, -1e4, -100, -10, -1, 0, 0.01, 0.1, 1, 10, 100, 1e4, 1e8)} | KINKS)
     pts = [a, *(x for x in inner if a < x < b), b]
     return mp.quad(f, pts)
 

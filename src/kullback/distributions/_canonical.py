@@ -69,6 +69,7 @@ class _Laplace:
 
     def __init__(self, loc, scale):
         self.loc, self.scale = loc, scale
+        self.kinks = (loc,)  # the log-density is not smooth here: quadrature splits at it
         self._d = st.laplace(loc, scale)
 
     def logpdf(self, x):
