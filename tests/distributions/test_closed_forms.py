@@ -6,6 +6,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import scipy.stats as st
+import torch
 
 import kullback as kb
 from kullback.distributions import describe
@@ -160,12 +161,23 @@ def test_von_mises_on_the_circle(kp, mp_, kq, mq):
         kb.kl(st.vonmises(kp, loc=mp_), st.norm())
 
 
+def _torch_cat4():
+    return torch.distributions.Categorical(torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64))
+
+
 def test_categorical_and_dirichlet():
     p = st.rv_discrete(values=([0, 1, 2], [0.2, 0.5, 0.3]))
     q = st.rv_discrete(values=([0, 1, 2], [0.4, 0.4, 0.2]))
     assert kb.kl(p, q) == pytest.approx(st.entropy([0.2, 0.5, 0.3], [0.4, 0.4, 0.2]), rel=1e-14)
-    with pytest.raises(ValueError, match="different outcomes"):
-        kb.kl(p, st.rv_discrete(values=([0, 1, 5], [0.4, 0.4, 0.2])))
+    # different outcome sets: compared on their union, where each law has 0 at what it lacks
+    q5 = st.rv_discrete(values=([0, 1, 5], [0.4, 0.4, 0.2]))
+    assert kb.kl(p, q5) == math.inf  # p puts 0.3 on 2, q5 nothing
+    wide = st.rv_discrete(values=([-1, 0, 1, 2, 7], [0.1, 0.3, 0.2, 0.3, 0.1]))
+    ref = 0.2 * math.log(0.2 / 0.3) + 0.5 * math.log(0.5 / 0.2) + 0.3 * math.log(0.3 / 0.3)
+    assert kb.kl(p, wide) == pytest.approx(ref, rel=1e-14)
+    assert kb.kl(wide, p) == math.inf
+    with pytest.raises(ValueError, match="different outcomes"):  # torch categoricals are positional
+        kb.kl(p, _torch_cat4())
     # Dirichlet against Penny's formula evaluated in mpmath
     a, b = [1.5, 2.0, 0.7], [1.0, 3.0, 2.0]
     mp.mp.dps = 30

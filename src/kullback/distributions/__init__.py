@@ -12,6 +12,7 @@ closed forms.  A scipy and a torch object together compute in torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -82,7 +83,7 @@ def kl(p, q, *, base=None):
         raise ValueError(
             f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})"
         )
-    _check_events(P, Q)
+    P, Q = _align_events(P, Q)
     if (P.family == "vonmises") != (Q.family == "vonmises"):
         raise TypeError(
             f"p ({_label(P)}) and q ({_label(Q)}): a von Mises law lives on the circle and the other on the line; "
@@ -144,16 +145,31 @@ def _on(o, d: Dist) -> Dist:
     return Dist(d.family, {k: o.asarray(v) for k, v in d.params.items()}, o.backend, d.kind, d.batch_shape, d.source, d.event_ndim, d.scipy_factory, d.reinterpreted, d.name, d.outcomes)
 
 
-def _check_events(P: Dist, Q: Dist):
+def _align_events(P: Dist, Q: Dist):
+    """Check that multivariate/categorical p and q are over the same space; categorical laws
+    with explicit outcomes (rv_discrete(values=...)) are put on the union of their outcomes,
+    where a law has probability 0 at the outcomes it lacks."""
     if P.family != Q.family or not P.event_ndim:
-        return
+        return P, Q
     key = {"mvn": "loc", "dirichlet": "alpha", "categorical": "probs"}[P.family]
     kp, kq = P.params[key].shape[-1], Q.params[key].shape[-1]
+    if P.family == "categorical" and (P.outcomes is not None or Q.outcomes is not None):
+        op = np.arange(kp) if P.outcomes is None else np.asarray(P.outcomes)
+        oq = np.arange(kq) if Q.outcomes is None else np.asarray(Q.outcomes)
+        if np.array_equal(op, oq):
+            return P, Q
+        if "torch" in (P.backend, Q.backend):
+            raise ValueError(f"p and q are categorical over different outcomes: {op.tolist()} and {oq.tolist()}")
+        union = np.union1d(op, oq)
+        return _spread(P, op, union), _spread(Q, oq, union)
     if kp != kq:
         what = "dimensions" if P.family == "mvn" else "categories"
         raise ValueError(f"p and q have different numbers of {what}: {kp} and {kq}")
-    if P.family == "categorical" and (P.outcomes is not None or Q.outcomes is not None):
-        op = np.arange(kp) if P.outcomes is None else P.outcomes
-        oq = np.arange(kq) if Q.outcomes is None else Q.outcomes
-        if not np.array_equal(op, oq):
-            raise ValueError(f"p and q are categorical over different outcomes: {op.tolist()} and {oq.tolist()}")
+    return P, Q
+
+
+def _spread(d: Dist, outcomes, union) -> Dist:
+    probs = np.asarray(d.params["probs"], dtype=np.float64)
+    spread = np.zeros(probs.shape[:-1] + (union.size,))
+    spread[..., np.searchsorted(union, outcomes)] = probs
+    return dataclasses.replace(d, params={"probs": spread}, outcomes=union)
