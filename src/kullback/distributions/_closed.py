@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from .. import _kernels
+from . import _fused
 from ._canonical import Dist
 
 EULER = 0.57721566490153286060651209008240243
@@ -226,14 +226,9 @@ def _same(family):
 def _kl_normal(o, p, q):
     # log(sq/sp) + (sp^2 + (mp - mq)^2) / (2 sq^2) - 1/2          [Penny 2001, eq. 2]
     # large batches: the same expression in one fused parallel pass (numba), for NumPy and CPU torch
-    if o.backend == "numpy" and _kernels.AVAILABLE and max(np.size(v) for v in (*p.values(), *q.values())) >= _kernels.MIN_SIZE:
-        return _kernels.normal_kl(p["loc"], p["scale"], q["loc"], q["scale"])
-    if o.backend == "torch":
-        from ._fused import normal_kl_torch
-
-        fused = normal_kl_torch(p["loc"], p["scale"], q["loc"], q["scale"])
-        if fused is not None:
-            return fused
+    fused = _fused.normal_kl(o.backend, p["loc"], p["scale"], q["loc"], q["scale"])
+    if fused is not None:
+        return fused
     z = (p["loc"] - q["loc"]) / q["scale"]
     return 0.5 * (_sq_ratio_term(o, p["scale"], q["scale"]) + z * z)
 

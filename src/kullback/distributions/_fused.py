@@ -1,7 +1,7 @@
-"""The fused numba kernel for batches of normal pairs, made available to CPU torch tensors.
+"""The fused numba kernel for batches of normal pairs, for NumPy and CPU torch tensors.
 
-``normal_kl_torch`` runs :func:`kullback._kernels.normal_kl` on the tensors'
-memory (no copy for contiguous float64 CPU tensors) inside a
+``normal_kl`` runs :func:`kullback._kernels.normal_kl` on NumPy arrays, and on
+CPU tensors' memory (no copy for contiguous float64 CPU tensors) inside a
 ``torch.autograd.Function`` whose backward pass is the analytic gradient in
 torch operations (so higher-order gradients work too):
 
@@ -12,6 +12,8 @@ environments without numba use the eager formula in :mod:`._closed`.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import _kernels
 
@@ -60,11 +62,16 @@ def _function():
     return _fn
 
 
-def normal_kl_torch(mp, sp, mq, sq):
-    """D(N(mp, sp^2) || N(mq, sq^2)) through the fused kernel, or None where it does not apply."""
+def normal_kl(backend, mp, sp, mq, sq):
+    """D(N(mp, sp^2) || N(mq, sq^2)) through the fused kernel, or None where it does not apply
+    (numba missing, batches below the kernel's MIN_SIZE, tensors off the CPU)."""
     if not _kernels.AVAILABLE:
         return None
     xs = (mp, sp, mq, sq)
-    if any(x.device.type != "cpu" for x in xs) or max(x.numel() for x in xs) < _kernels.MIN_SIZE:
+    if max(x.numel() if backend == "torch" else np.size(x) for x in xs) < _kernels.MIN_SIZE:
+        return None
+    if backend == "numpy":
+        return _kernels.normal_kl(*xs)
+    if any(x.device.type != "cpu" for x in xs):
         return None
     return _function().apply(*xs)
