@@ -57,7 +57,8 @@ _KIND = {
     "geometric": DISCRETE, "categorical": DISCRETE, "weibull": CONTINUOUS, "vonmises": CONTINUOUS,
     "cbernoulli": CONTINUOUS,
 }  # fmt: skip
-_EVENT_NDIM = {"mvn": 1, "dirichlet": 1, "categorical": 1}
+# multivariate families: the trailing (event) dimensions of each parameter; their event_ndim is 1
+_EVENT_DIMS = {"mvn": {"loc": 1, "scale_tril": 2}, "dirichlet": {"alpha": 1}, "categorical": {"probs": 1}}
 
 
 class _Laplace:
@@ -148,7 +149,8 @@ class Dist:
         if self.event_ndim == 0:
             v = {k: float(np.broadcast_to(x, self.batch_shape)[index]) for k, x in v.items()}
         else:
-            v = {k: np.broadcast_to(x, self.batch_shape + x.shape[x.ndim - (2 if k == "scale_tril" else 1):])[index] for k, x in v.items()}
+            dims = _EVENT_DIMS[self.family]
+            v = {k: np.broadcast_to(x, self.batch_shape + x.shape[x.ndim - dims[k] :])[index] for k, x in v.items()}
         f = self.family
         if f == "normal":
             return st.norm(v["loc"], v["scale"])
@@ -218,14 +220,7 @@ def is_distribution(obj) -> bool:
     mod = type(obj).__module__ or ""
     if mod.startswith("scipy.stats"):
         return hasattr(obj, "logpdf") or hasattr(obj, "logpmf") or hasattr(obj, "pdf") or hasattr(obj, "pmf")
-    if mod.startswith("torch.distributions"):
-        return True
-    try:
-        import torch
-
-        return isinstance(obj, torch.distributions.Distribution)
-    except ImportError:
-        return False
+    return mod.startswith("torch.distributions") or _is_torch_distribution(obj)
 
 
 def describe(obj, name="p") -> Dist:
@@ -523,8 +518,8 @@ def _from_torch(obj, name) -> Dist:
     import torch.distributions as D
 
     def make(family, **params):
-        event = {"loc": 1, "scale_tril": 2} if family == "mvn" else ({"alpha": 1} if family == "dirichlet" else ({"probs": 1} if family == "categorical" else None))
-        return Dist(family, params, "torch", _KIND[family], _batch(params, event), obj, event_ndim=_EVENT_NDIM.get(family, 0), name=name)
+        event = _EVENT_DIMS.get(family)
+        return Dist(family, params, "torch", _KIND[family], _batch(params, event), obj, event_ndim=1 if event else 0, name=name)
 
     if isinstance(obj, D.Independent):
         inner = _from_torch(obj.base_dist, name)
@@ -541,10 +536,9 @@ def _from_torch(obj, name) -> Dist:
         D.StudentT: lambda d, i: st.t(_pick(d.df, d, i), _pick(d.loc, d, i), _pick(d.scale, d, i)),
         D.NegativeBinomial: lambda d, i: st.nbinom(_pick(d.total_count, d, i), 1 - _pick(d.probs, d, i)),
         D.FisherSnedecor: lambda d, i: st.f(_pick(d.df1, d, i), _pick(d.df2, d, i)),
-        D.LogisticNormal: None,
     }
     for cls, view in views.items():
-        if type(obj) is cls and view is not None:
+        if type(obj) is cls:
             kind = DISCRETE if cls is D.NegativeBinomial else CONTINUOUS
             params = {k: getattr(obj, k) for k in ("df", "loc", "scale", "total_count", "probs", "concentration", "df1", "df2") if hasattr(obj, k) and _is_tensor(getattr(obj, k, None))}
             return Dist(None, params, "torch", kind, tuple(obj.batch_shape), obj, scipy_factory=lambda i, d=obj, v=view: v(d, i), name=name)
