@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint fuzz bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ demo: $(VENV)/.installed
 	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q benford --normalize --base 2
 	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q uniform --normalize --base 2
 
-test: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The suite runs the fuzzer's bounded profile; `make fuzz` runs the long one.
+test: lint
 	$(BIN)/python -m pytest -q
+
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q -m fuzz
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_discrete.py

@@ -21,11 +21,11 @@ import numba
 import numpy as np
 import scipy
 import scipy.stats as st
+from _common import cpu_name, kernel_off
 from numba import njit, prange
 from scipy.spatial.distance import jensenshannon
 
 import kullback as kb
-from _common import cpu_name, kernel_off
 
 
 @njit(parallel=True, cache=True)
@@ -84,8 +84,12 @@ def main():
 
         tp, tq = torch.from_numpy(p), torch.from_numpy(q)
         torch_log_q = tq.log()
-        cases.insert(4, ("KL  torch kl_div(q.log(), p, 'sum') (incl. log q)", lambda: torch.nn.functional.kl_div(tq.log(), tp, reduction="sum")))
-        cases.insert(5, ("KL  torch kl_div(log_q, p, 'sum') (log q given)", lambda: torch.nn.functional.kl_div(torch_log_q, tp, reduction="sum")))
+        cases.insert(
+            4, ("KL  torch kl_div(q.log(), p, 'sum') (incl. log q)", lambda: torch.nn.functional.kl_div(tq.log(), tp, reduction="sum"))
+        )
+        cases.insert(
+            5, ("KL  torch kl_div(log_q, p, 'sum') (log q given)", lambda: torch.nn.functional.kl_div(torch_log_q, tp, reduction="sum"))
+        )
         torch_version = torch.__version__
         torch_threads = torch.get_num_threads()
     except ImportError:

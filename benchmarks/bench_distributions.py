@@ -25,10 +25,10 @@ import scipy
 import scipy.stats as st
 import torch
 import torch.distributions as D
+from _common import cpu_name, kernel_off
 from numba import njit, prange
 
 import kullback as kb
-from _common import cpu_name, kernel_off
 
 
 @njit(parallel=True, cache=True)

@@ -1,5 +1,8 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kullback import _kernels
 
@@ -19,3 +22,12 @@ def path(request, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261124)
+
+
+# Hypothesis: a bounded profile for `make test`, a long one for `make fuzz`; no example database
+# in the repository (database=None), derandomised so that CI is reproducible.
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("long", max_examples=3000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

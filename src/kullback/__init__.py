@@ -8,7 +8,7 @@ The public face only; see ``shared/DESIGN.md`` for the contract.
 """
 
 from ._api import cross_entropy, entropy, js, kl
-from .distributions._closed import AccuracyWarning
+from ._warnings import AccuracyWarning
 
 __version__ = "0.1.0"
 

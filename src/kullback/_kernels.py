@@ -321,7 +321,19 @@ if AVAILABLE:
 
     # error_model="numpy": x / 0 gives inf as in IEEE arithmetic, not ZeroDivisionError.
     _strict = njit(cache=True, error_model="numpy")
-    for _name in ("_vlog", "_normal", "_plogr", "_term", "_vlog_array", "_ft_kl", "_ft_entropy", "_ft_cross", "_g", "_chunk_normal", "_chunk_normal_exact"):
+    for _name in (
+        "_vlog",
+        "_normal",
+        "_plogr",
+        "_term",
+        "_vlog_array",
+        "_ft_kl",
+        "_ft_entropy",
+        "_ft_cross",
+        "_g",
+        "_chunk_normal",
+        "_chunk_normal_exact",
+    ):
         globals()[_name] = _strict(globals()[_name])
     # Too large for LLVM to inline on its own; inlined by numba instead (its few
     # operations may then be reassociated with the loop; the log stays strict).

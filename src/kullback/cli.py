@@ -64,7 +64,9 @@ def _cmd_kl(args):
         print(f"  {name:<{width}}  {_fmt(value)}")
     if math.isinf(rows[0][1]):
         zero = np.flatnonzero((q == 0) & (p > 0))
-        print(f"  D({args.p} || {args.q}) is infinite: {args.q} is 0 where {args.p} is not (rows {', '.join(str(i + 1) for i in zero[:10])})")
+        print(
+            f"  D({args.p} || {args.q}) is infinite: {args.q} is 0 where {args.p} is not (rows {', '.join(str(i + 1) for i in zero[:10])})"
+        )
     return 0
 
 

@@ -93,6 +93,7 @@ def kl_continuous(p, q):
     (lp, (a, b)), (lq, (c, d)) = p, q
     if a < c or b > d:
         return inf
+
     def f(x):
         a = lp(x)
         if a < -1e5:  # p(x) < 1e-43000: nothing at 30 digits (q's log-density is at most polynomially larger)

@@ -18,13 +18,19 @@ from . import mpref
 CONT = {
     "normal": [(st.norm(0.3, 1.2), dict(loc=0.3, scale=1.2)), (st.Normal(mu=-0.4, sigma=0.7), dict(loc=-0.4, scale=0.7))],
     "exponential": [(st.expon(scale=1 / 1.5), dict(rate=1.5)), (st.expon(scale=2.0), dict(rate=0.5))],
-    "gamma": [(st.gamma(2.5, scale=1 / 1.3), dict(concentration=2.5, rate=1.3)), (st.gamma(0.8, scale=2.0), dict(concentration=0.8, rate=0.5))],
+    "gamma": [
+        (st.gamma(2.5, scale=1 / 1.3), dict(concentration=2.5, rate=1.3)),
+        (st.gamma(0.8, scale=2.0), dict(concentration=0.8, rate=0.5)),
+    ],
     "beta": [(st.beta(2.0, 3.5), dict(a=2.0, b=3.5)), (st.beta(0.7, 1.4), dict(a=0.7, b=1.4))],
     "laplace": [(st.laplace(0.2, 0.8), dict(loc=0.2, scale=0.8)), (st.laplace(-0.5, 1.7), dict(loc=-0.5, scale=1.7))],
     "uniform": [(st.uniform(0.1, 0.7), dict(low=0.1, high=0.8)), (st.Uniform(a=0.05, b=0.95), dict(low=0.05, high=0.95))],
     "gumbel": [(st.gumbel_r(0.5, 1.5), dict(loc=0.5, scale=1.5)), (st.gumbel_r(-0.3, 0.6), dict(loc=-0.3, scale=0.6))],
     "halfnormal": [(st.halfnorm(scale=1.3), dict(scale=1.3)), (st.halfnorm(scale=0.6), dict(scale=0.6))],
-    "lognormal": [(st.lognorm(0.6, scale=math.exp(0.2)), dict(mu=0.2, sigma=0.6)), (st.lognorm(1.1, scale=math.exp(-0.5)), dict(mu=-0.5, sigma=1.1))],
+    "lognormal": [
+        (st.lognorm(0.6, scale=math.exp(0.2)), dict(mu=0.2, sigma=0.6)),
+        (st.lognorm(1.1, scale=math.exp(-0.5)), dict(mu=-0.5, sigma=1.1)),
+    ],
     "pareto": [(st.pareto(3.5, scale=0.4), dict(scale=0.4, alpha=3.5)), (st.pareto(2.5, scale=0.3), dict(scale=0.3, alpha=2.5))],
     "cauchy": [(st.cauchy(0.1, 0.9), dict(loc=0.1, scale=0.9)), (st.cauchy(-1.0, 2.5), dict(loc=-1.0, scale=2.5))],
     "weibull": [(st.weibull_min(1.7, scale=2.0), dict(c=1.7, scale=2.0)), (st.weibull_min(0.8, scale=0.6), dict(c=0.8, scale=0.6))],
@@ -187,7 +193,9 @@ def test_categorical_and_dirichlet():
     ref += mp.fsum((x - y) * (mp.digamma(x) - mp.digamma(a0)) for x, y in zip(A, B))
     assert kb.kl(st.dirichlet(a), st.dirichlet(b)) == pytest.approx(float(ref), rel=1e-12)
     # the 2-component Dirichlet is the beta law: two independent routes agree
-    assert kb.kl(st.dirichlet([2.0, 3.5]), st.dirichlet([0.7, 1.4])) == pytest.approx(float(kb.kl(st.beta(2.0, 3.5), st.beta(0.7, 1.4))), rel=1e-12)
+    assert kb.kl(st.dirichlet([2.0, 3.5]), st.dirichlet([0.7, 1.4])) == pytest.approx(
+        float(kb.kl(st.beta(2.0, 3.5), st.beta(0.7, 1.4))), rel=1e-12
+    )
 
 
 def test_batched_scipy_parameters_and_base():

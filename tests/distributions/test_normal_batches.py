@@ -93,7 +93,9 @@ def test_torch_kernel_second_derivatives(monkeypatch):
     monkeypatch.setattr(_kernels, "MIN_SIZE", 0)
     m = torch.tensor([0.3, -1.0], dtype=torch.float64, requires_grad=True)
     s = torch.tensor([0.5, 2.0], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradgradcheck(lambda m, s: kb.kl(D.Normal(m, s), D.Normal(torch.tensor(0.1, dtype=torch.float64), torch.tensor(1.3, dtype=torch.float64))), (m, s))
+    assert torch.autograd.gradgradcheck(
+        lambda m, s: kb.kl(D.Normal(m, s), D.Normal(torch.tensor(0.1, dtype=torch.float64), torch.tensor(1.3, dtype=torch.float64))), (m, s)
+    )
 
 
 def test_float32_kernel_results_are_float32_and_exact(monkeypatch):

@@ -49,7 +49,10 @@ def _members(dtype=torch.float64):
             D.LowRankMultivariateNormal(t([0.1, -0.2, 0.3]), t([[1.0], [0.5], [-0.3]]), t([0.5, 1.0, 0.7])),
             D.LowRankMultivariateNormal(t([0.0, 0.5, -0.1]), t([[0.3, 0.1], [0.5, 0.0], [0.2, -0.4]]), t([0.9, 1.0, 0.4])),
         ],
-        "Independent": [D.Independent(D.Normal(t([0.1, 0.2]), t([1.0, 2.0])), 1), D.Independent(D.Normal(t([0.0, -0.2]), t([1.5, 0.5])), 1)],
+        "Independent": [
+            D.Independent(D.Normal(t([0.1, 0.2]), t([1.0, 2.0])), 1),
+            D.Independent(D.Normal(t([0.0, -0.2]), t([1.5, 0.5])), 1),
+        ],
     }
 
 
@@ -128,7 +131,11 @@ GRAD_CASES = {
     "p, q, ref",
     [
         (D.Weibull(T(2.0), T(1.7)), D.Weibull(T(0.6), T(0.8)), ("weibull", dict(c=1.7, scale=2.0), "weibull", dict(c=0.8, scale=0.6))),
-        (D.Gamma(T(2.0), T(0.9)), D.Weibull(T(2.0), T(1.7)), ("gamma", dict(concentration=2.0, rate=0.9), "weibull", dict(c=1.7, scale=2.0))),
+        (
+            D.Gamma(T(2.0), T(0.9)),
+            D.Weibull(T(2.0), T(1.7)),
+            ("gamma", dict(concentration=2.0, rate=0.9), "weibull", dict(c=1.7, scale=2.0)),
+        ),
         (D.Weibull(T(2.0), T(1.7)), D.LogNormal(T(0.5), T(0.8)), ("weibull", dict(c=1.7, scale=2.0), "lognormal", dict(mu=0.5, sigma=0.8))),
     ],
 )
@@ -151,7 +158,9 @@ def test_mvn_and_dirichlet_gradients_against_finite_differences():
     loc = T([0.1, -0.2, 0.3]).requires_grad_()
     A = T([[1.2, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.1, 0.2, 0.6]]).requires_grad_()
     L = T([[1.0, 0.0, 0.0], [0.1, 1.5, 0.0], [0.2, -0.3, 0.9]])
-    f = lambda loc, A: kb.kl(D.MultivariateNormal(loc, scale_tril=A.tril()), D.MultivariateNormal(torch.zeros(3, dtype=torch.float64), scale_tril=L))  # noqa: E731
+    f = lambda loc, A: kb.kl(
+        D.MultivariateNormal(loc, scale_tril=A.tril()), D.MultivariateNormal(torch.zeros(3, dtype=torch.float64), scale_tril=L)
+    )  # noqa: E731
     assert torch.autograd.gradcheck(f, (loc, A), eps=1e-6, atol=1e-8)
     a = T([1.5, 2.0, 0.7]).requires_grad_()
     assert torch.autograd.gradcheck(lambda a: kb.kl(D.Dirichlet(a), D.Dirichlet(T([1.0, 3.0, 2.0]))), (a,), eps=1e-6, atol=1e-8)

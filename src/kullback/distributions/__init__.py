@@ -80,9 +80,7 @@ def kl(p, q, *, base=None):
             "function and a density is not defined (there is no common reference measure)"
         )
     if P.reinterpreted != Q.reinterpreted:
-        raise ValueError(
-            f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})"
-        )
+        raise ValueError(f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})")
     P, Q = _align_events(P, Q)
     if (P.family == "vonmises") != (Q.family == "vonmises"):
         raise TypeError(
@@ -142,7 +140,19 @@ def _transformed_bases(p, q):
 def _on(o, d: Dist) -> Dist:
     if d.backend == o.backend:
         return d
-    return Dist(d.family, {k: o.asarray(v) for k, v in d.params.items()}, o.backend, d.kind, d.batch_shape, d.source, d.event_ndim, d.scipy_factory, d.reinterpreted, d.name, d.outcomes)
+    return Dist(
+        d.family,
+        {k: o.asarray(v) for k, v in d.params.items()},
+        o.backend,
+        d.kind,
+        d.batch_shape,
+        d.source,
+        d.event_ndim,
+        d.scipy_factory,
+        d.reinterpreted,
+        d.name,
+        d.outcomes,
+    )
 
 
 def _align_events(P: Dist, Q: Dist):

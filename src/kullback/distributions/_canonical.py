@@ -332,7 +332,19 @@ def _from_scipy_frozen(obj, name) -> Dist:
     shapes = _f64(*shapes)
     loc, scale = _f64(loc, scale)
     # only the families that need them pay for these checks (large batches of parameters)
-    needs_loc = fam_name in ("expon", "gamma", "beta", "halfnorm", "lognorm", "pareto", "chi2", "poisson", "bernoulli", "binom", "weibull_min")
+    needs_loc = fam_name in (
+        "expon",
+        "gamma",
+        "beta",
+        "halfnorm",
+        "lognorm",
+        "pareto",
+        "chi2",
+        "poisson",
+        "bernoulli",
+        "binom",
+        "weibull_min",
+    )
     zero_loc = needs_loc and not np.any(loc)
     unit_scale = fam_name in ("beta", "vonmises", "vonmises_line") and bool(np.all(scale == 1))
     canonical = None
@@ -382,7 +394,9 @@ def _from_scipy_frozen(obj, name) -> Dist:
         for a in shapes:
             ok = ok & ~np.isnan(a)
     if not bool(np.all(ok)):
-        raise ValueError(f"{name}: invalid parameters for scipy.stats.{fam_name} (shape parameters {[a.tolist() for a in shapes]}, loc {loc.tolist()}, scale {scale.tolist()})")
+        raise ValueError(
+            f"{name}: invalid parameters for scipy.stats.{fam_name} (shape parameters {[a.tolist() for a in shapes]}, loc {loc.tolist()}, scale {scale.tolist()})"
+        )
     batch = tuple(np.broadcast_shapes(*(np.shape(a) for a in (*shapes, loc, scale))))
 
     def factory(index, _dist=dist, _shapes=shapes, _loc=loc, _scale=scale, _batch=batch):
@@ -540,7 +554,11 @@ def _from_torch(obj, name) -> Dist:
     for cls, view in views.items():
         if type(obj) is cls:
             kind = DISCRETE if cls is D.NegativeBinomial else CONTINUOUS
-            params = {k: getattr(obj, k) for k in ("df", "loc", "scale", "total_count", "probs", "concentration", "df1", "df2") if hasattr(obj, k) and _is_tensor(getattr(obj, k, None))}
+            params = {
+                k: getattr(obj, k)
+                for k in ("df", "loc", "scale", "total_count", "probs", "concentration", "df1", "df2")
+                if hasattr(obj, k) and _is_tensor(getattr(obj, k, None))
+            }
             return Dist(None, params, "torch", kind, tuple(obj.batch_shape), obj, scipy_factory=lambda i, d=obj, v=view: v(d, i), name=name)
     raise TypeError(
         f"{name}: torch.distributions.{type(obj).__name__} has no closed-form KL in kullback and no numeric method; "

@@ -200,8 +200,7 @@ def sum_kl(p, q, rtol, plo, phi):
             size = min(2 * size, _BLOCK)
             if hi - lo > _MAX_TERMS:
                 raise NumericFailure(
-                    f"the series has not converged after {hi - lo:,} terms (its tail decays too slowly, "
-                    "e.g. like a power of k, to bound)"
+                    f"the series has not converged after {hi - lo:,} terms (its tail decays too slowly, e.g. like a power of k, to bound)"
                 )
     except _Infinite:
         return math.inf, 0.0

@@ -1,0 +1,59 @@
+"""The result of every estimate: a number, its uncertainty, and how it was made."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Estimate"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated divergence or entropy, with its uncertainty and the name of its method.
+
+    value : the estimate (nats unless ``base`` says otherwise); ``float(e)`` gives it.
+    stderr : its standard error (how the interval is built is in ``interval``).
+    ci : (lo, hi), the ``confidence`` interval for the true value.
+    method : the estimator's name, e.g. ``"knn"``, ``"plugin"``, ``"monte-carlo"``.
+    n : the sample sizes used: an int, or (n_x, n_y) for two samples, or the number of draws.
+    confidence : the nominal coverage of ``ci``.
+    interval : how ``ci`` was built, e.g. ``"normal, jackknife variance"``.
+    quantity : what was estimated, e.g. ``"D(p||q)"``, ``"H(p)"``, ``"JS(p, q)"``.
+    details : anything else the method reports (k, bias correction, draws, warnings).
+    """
+
+    value: float
+    stderr: float
+    ci: tuple[float, float]
+    method: str
+    n: Any
+    confidence: float = 0.95
+    interval: str = ""
+    quantity: str = ""
+    details: dict = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        lo, hi = self.ci
+        pct = f"{100 * self.confidence:g}%"
+        what = f"{self.quantity} = " if self.quantity else ""
+        return f"Estimate({what}{_fmt(self.value)} ± {_fmt(self.stderr)} (s.e.), {pct} CI [{_fmt(lo)}, {_fmt(hi)}], method={self.method!r}, n={self.n})"
+
+    def to_dict(self) -> dict:
+        """A plain dict (JSON-ready: tuples become lists)."""
+        d = asdict(self)
+        d["ci"] = list(self.ci)
+        if isinstance(d["n"], tuple):
+            d["n"] = list(d["n"])
+        return d
+
+
+def _fmt(x) -> str:
+    x = float(x)
+    if math.isinf(x) or math.isnan(x):
+        return str(x)
+    return f"{x:.6g}"
