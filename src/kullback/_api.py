@@ -7,9 +7,31 @@ distribution objects (scipy.stats, torch.distributions) to
 
 from __future__ import annotations
 
-from . import discrete, distributions
+import sys
+
+from . import discrete
 
 __all__ = ["kl", "entropy", "cross_entropy", "js"]
+
+
+def _maybe_distribution(obj) -> bool:
+    """True if obj may be a distribution object, without importing scipy.stats or torch to look.
+
+    A scipy.stats or torch.distributions object comes from a module that is already imported
+    (narwhals' rule: if the user holds one, its library is loaded); only then is
+    :mod:`kullback.distributions` (which imports scipy.stats) loaded to decide.
+    """
+    mod = type(obj).__module__ or ""
+    if mod.startswith(("scipy.stats", "torch.distributions")):
+        return True
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.distributions.Distribution)
+
+
+def _distributions():
+    from . import distributions
+
+    return distributions
 
 
 def kl(p, q, *, axis=-1, base=None, normalize=False):
@@ -30,7 +52,10 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
     deterministic numeric method (to 1e-6 relative), else a clear error that
     points to ``estimate_kl``.  Batched parameters give batched results.
     """
-    p_dist, q_dist = distributions.is_distribution(p), distributions.is_distribution(q)
+    p_dist, q_dist = _maybe_distribution(p), _maybe_distribution(q)
+    if p_dist or q_dist:
+        distributions = _distributions()
+        p_dist, q_dist = distributions.is_distribution(p), distributions.is_distribution(q)
     if p_dist or q_dist:
         if not (p_dist and q_dist):
             which, other = ("p", "q") if p_dist else ("q", "p")

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._canonical import Dist, describe, is_distribution
+from ._canonical import Dist, describe, is_distribution, log_probs
 from ._closed import NoClosedForm, Ops, closed_form
 from ._numeric import NumericFailure, quad_kl, sum_kl
 
@@ -42,7 +42,9 @@ def _sub_index(shape, batch, idx):
 
 
 def _numeric(P: Dist, Q: Dist, batch) -> np.ndarray:
-    if P.event_ndim or Q.event_ndim:
+    # a categorical law is a law on (its outcomes among) the integers: summation applies to it
+    multivariate = [d for d in (P, Q) if d.event_ndim and d.family != "categorical"]
+    if multivariate:
         raise TypeError(
             f"no closed form for D({_label(P)} || {_label(Q)}), and multivariate densities have no "
             "deterministic numeric method here; use kb.estimate_kl(p, q) for a Monte Carlo estimate with an error bar"
@@ -81,6 +83,7 @@ def kl(p, q, *, base=None):
         )
     if P.reinterpreted != Q.reinterpreted:
         raise ValueError(f"p and q are Independent over different numbers of dimensions ({P.reinterpreted} and {Q.reinterpreted})")
+    P, Q = _as_univariate(P, Q), _as_univariate(Q, P)
     P, Q = _align_events(P, Q)
     if (P.family == "vonmises") != (Q.family == "vonmises"):
         raise TypeError(
@@ -93,8 +96,7 @@ def kl(p, q, *, base=None):
         raise ValueError(f"p and q have batch shapes {P.batch_shape} and {Q.batch_shape}, which do not broadcast") from None
 
     backend = "torch" if "torch" in (P.backend, Q.backend) else "numpy"
-    like = next((v for d in (P, Q) if d.backend == "torch" for v in d.params.values() if v.is_floating_point()), None)
-    o = Ops(backend, like)
+    o = Ops(backend, _widest_float(P, Q))
     Pc = _on(o, P)
     Qc = _on(o, Q)
 
@@ -137,8 +139,16 @@ def _transformed_bases(p, q):
     return p.base_dist, q.base_dist
 
 
+def _widest_float(P: Dist, Q: Dist):
+    """The torch parameter of the widest floating dtype (torch's promotion: float32 with float64
+    computes in float64), or None; every parameter is computed on in that dtype."""
+    floats = [v for d in (P, Q) if d.backend == "torch" for v in d.params.values() if v.is_floating_point()]
+    return max(floats, key=lambda v: v.element_size(), default=None)
+
+
 def _on(o, d: Dist) -> Dist:
-    if d.backend == o.backend:
+    """d's parameters as arrays of o's backend and (torch) dtype."""
+    if d.backend == o.backend and (o.backend == "numpy" or all(v.dtype == o.dtype for v in d.params.values())):
         return d
     return Dist(
         d.family,
@@ -182,4 +192,22 @@ def _spread(d: Dist, outcomes, union) -> Dist:
     probs = np.asarray(d.params["probs"], dtype=np.float64)
     spread = np.zeros(probs.shape[:-1] + (union.size,))
     spread[..., np.searchsorted(union, outcomes)] = probs
-    return dataclasses.replace(d, params={"probs": spread}, outcomes=union)
+    return dataclasses.replace(d, params={"probs": spread, "logp": log_probs(spread)}, outcomes=union)
+
+
+def _as_univariate(d: Dist, other: Dist) -> Dist:
+    """d written as a univariate law where it is one and the other law is univariate: a
+    multivariate normal in one dimension is a normal; a Dirichlet over two categories is the
+    beta law of its first coordinate (the simplex {(x, 1 - x)} is the interval (0, 1))."""
+    if other.event_ndim or not d.event_ndim or d.family not in ("mvn", "dirichlet"):
+        return d
+    o = Ops(d.backend)
+    if d.family == "mvn" and d.params["loc"].shape[-1] == 1:
+        loc, L = d.params["loc"], d.params["scale_tril"]
+        params = {"loc": loc[..., 0], "scale": o.abs(L[..., 0, 0])}
+        return dataclasses.replace(d, family="normal", params=params, event_ndim=0, batch_shape=tuple(loc.shape[:-1]))
+    if d.family == "dirichlet" and d.params["alpha"].shape[-1] == 2:
+        alpha = d.params["alpha"]
+        params = {"a": alpha[..., 0], "b": alpha[..., 1]}
+        return dataclasses.replace(d, family="beta", params=params, event_ndim=0, batch_shape=tuple(alpha.shape[:-1]))
+    return d

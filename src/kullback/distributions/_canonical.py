@@ -27,11 +27,19 @@ cauchy         loc, scale                       R
 weibull        concentration (k), scale         [0, inf)
 vonmises       loc, concentration               the circle (-pi, pi] + loc
 cbernoulli     lam (continuous Bernoulli)       [0, 1]
+studentt       df, loc, scale                   R
 poisson        rate                             {0, 1, ...}
 bernoulli      p                                {0, 1}
 binomial       n, p                             {0..n}
 geometric      p, start (0: failures, 1: trials) {start, start+1, ...}
-categorical    probs (..., k)                   {0..k-1}
+categorical    probs (..., k), logp (..., k)    {0..k-1}
+=============  ===============================  ==========================
+
+``logp`` of a categorical law holds its log-probabilities (torch's normalised
+logits where the law was built from logits, so that a logit gap of 100 keeps
+its digits; log(probs), -inf at 0, otherwise).
+
+=============  ===============================  ==========================
 =============  ===============================  ==========================
 """
 
@@ -55,10 +63,10 @@ _KIND = {
     "gumbel": CONTINUOUS, "halfnormal": CONTINUOUS, "lognormal": CONTINUOUS, "pareto": CONTINUOUS,
     "cauchy": CONTINUOUS, "poisson": DISCRETE, "bernoulli": DISCRETE, "binomial": DISCRETE,
     "geometric": DISCRETE, "categorical": DISCRETE, "weibull": CONTINUOUS, "vonmises": CONTINUOUS,
-    "cbernoulli": CONTINUOUS,
+    "cbernoulli": CONTINUOUS, "studentt": CONTINUOUS,
 }  # fmt: skip
 # multivariate families: the trailing (event) dimensions of each parameter; their event_ndim is 1
-_EVENT_DIMS = {"mvn": {"loc": 1, "scale_tril": 2}, "dirichlet": {"alpha": 1}, "categorical": {"probs": 1}}
+_EVENT_DIMS = {"mvn": {"loc": 1, "scale_tril": 2}, "dirichlet": {"alpha": 1}, "categorical": {"probs": 1, "logp": 1}}
 
 
 class _Laplace:
@@ -178,6 +186,8 @@ class Dist:
             return st.weibull_min(v["concentration"], scale=v["scale"])
         if f == "cbernoulli":
             return _ContinuousBernoulli(v["lam"])
+        if f == "studentt":
+            return st.t(v["df"], v["loc"], v["scale"])
         if f == "poisson":
             return st.poisson(v["rate"])
         if f == "bernoulli":
@@ -247,6 +257,7 @@ _DOMAINS = {
     "weibull": {"concentration": (0, False, math.inf, False), "scale": (0, False, math.inf, False)},
     "vonmises": {"concentration": (0, False, math.inf, False)},
     "cbernoulli": {"lam": (0, False, 1, False)},
+    "studentt": {"df": (0, False, math.inf, False), "scale": (0, False, math.inf, False)},
     "pareto": {"scale": (0, False, math.inf, False), "alpha": (0, False, math.inf, False)},
     "poisson": {"rate": (0, True, math.inf, False)},
     "bernoulli": {"p": (0, True, 1, True)},
@@ -258,6 +269,8 @@ _DOMAINS = {
 def _validate(d: Dist, name):
     """Refuse NaN, infinite and out-of-domain parameters (scipy's new API accepts them and returns NaN)."""
     for k, v in d.params.items():
+        if k == "logp":  # log-probabilities: -inf is a probability of 0 (probs is checked)
+            continue
         x = _host(v)
         if x.dtype.kind not in "fiu":
             continue
@@ -374,6 +387,8 @@ def _from_scipy_frozen(obj, name) -> Dist:
         canonical = ("vonmises", {"loc": loc, "concentration": shapes[0]})
     elif fam_name == "cauchy":
         canonical = ("cauchy", {"loc": loc, "scale": scale})
+    elif fam_name == "t":
+        canonical = ("studentt", {"df": shapes[0], "loc": loc, "scale": scale})
     elif fam_name == "chi2" and zero_loc:
         canonical = ("gamma", {"concentration": shapes[0] / 2, "rate": 0.5 / scale})
     elif fam_name == "poisson" and zero_loc:
@@ -417,7 +432,14 @@ def _categorical_from_rv_sample(obj, name) -> Dist:
     else:
         dist = obj
     probs = np.asarray(dist.pk, dtype=np.float64)
-    return Dist("categorical", {"probs": probs}, "numpy", DISCRETE, (), obj, event_ndim=1, name=name, outcomes=np.asarray(dist.xk))
+    params = {"probs": probs, "logp": log_probs(probs)}
+    return Dist("categorical", params, "numpy", DISCRETE, (), obj, event_ndim=1, name=name, outcomes=np.asarray(dist.xk))
+
+
+def log_probs(probs):
+    """log(probs) with log 0 = -inf, without NumPy's divide warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(probs)
 
 
 def _from_scipy_multivariate(obj, name) -> Dist:
@@ -446,6 +468,13 @@ def _from_scipy_multivariate(obj, name) -> Dist:
 
 def _from_scipy_new(obj, name) -> Dist:
     cls = type(obj).__name__
+    if bool(np.any(getattr(obj, "_invalid", False))):
+        # scipy's new API replaces invalid parameters by NaN (and forgets them): name its own parameters
+        domains = _new_api_domains(obj)
+        raise ValueError(
+            f"{name}: scipy.stats.{cls} was given parameters outside their domain (scipy replaced them by NaN); "
+            f"its parameters must satisfy: {domains}"
+        )
     if cls == "Normal":
         mu, sigma = _f64(obj.mu, obj.sigma)
         params = {"loc": mu, "scale": sigma}
@@ -465,6 +494,18 @@ def _from_scipy_new(obj, name) -> Dist:
         raise TypeError(f"{name}: a batch of {cls} (shape {shape}) has no closed form here; give one distribution at a time")
     kind = DISCRETE if "Discrete" in " ".join(c.__name__ for c in type(obj).__mro__) else CONTINUOUS
     return Dist(None, {}, "numpy", kind, (), obj, scipy_factory=lambda index: _NewAPIView(obj), name=name)
+
+
+def _new_api_domains(obj) -> str:
+    """'sigma in (0, inf), ...' for a new-API random variable's parameterisation."""
+    out = []
+    for pname, par in getattr(getattr(obj, "_parameterization", None), "parameters", {}).items():
+        try:
+            (lo, hi), (lo_in, hi_in) = par.domain.endpoints, par.domain.inclusive
+            out.append(f"{pname} in {'[' if lo_in else '('}{float(lo):g}, {float(hi):g}{']' if hi_in else ')'}")
+        except (AttributeError, TypeError, ValueError):  # endpoints given by other parameters (Uniform: a < b)
+            out.append(f"{pname} in {par.domain}".replace("\\infty", "inf"))
+    return ", ".join(out) or "see its documentation"
 
 
 class _NewAPIView:
@@ -523,8 +564,9 @@ _TORCH_FAMILIES = [
     ("Bernoulli", True, "bernoulli", {"p": "probs"}),
     ("Binomial", True, "binomial", {"n": "total_count", "p": "probs"}),
     ("Geometric", True, "geometric", {"p": "probs", "start": lambda d: d.probs.new_zeros(())}),  # failures: 0, 1, ...
-    ("Categorical", True, "categorical", {"probs": "probs"}),
-    ("OneHotCategorical", True, "categorical", {"probs": "probs"}),
+    ("Categorical", True, "categorical", {"probs": "probs", "logp": lambda d: _torch_log_probs(d)}),
+    ("OneHotCategorical", True, "categorical", {"probs": "probs", "logp": lambda d: _torch_log_probs(d._categorical)}),
+    ("StudentT", True, "studentt", {"df": "df", "loc": "loc", "scale": "scale"}),
 ]
 
 
@@ -547,7 +589,6 @@ def _from_torch(obj, name) -> Dist:
 
     # Families with no closed form here: a scipy view for the numeric methods.
     views = {
-        D.StudentT: lambda d, i: st.t(_pick(d.df, d, i), _pick(d.loc, d, i), _pick(d.scale, d, i)),
         D.NegativeBinomial: lambda d, i: st.nbinom(_pick(d.total_count, d, i), 1 - _pick(d.probs, d, i)),
         D.FisherSnedecor: lambda d, i: st.f(_pick(d.df1, d, i), _pick(d.df2, d, i)),
     }
@@ -564,6 +605,15 @@ def _from_torch(obj, name) -> Dist:
         f"{name}: torch.distributions.{type(obj).__name__} has no closed-form KL in kullback and no numeric method; "
         "use kb.estimate_kl for a Monte Carlo estimate"
     )
+
+
+def _torch_log_probs(d):
+    """The log-probabilities of a torch Categorical: its normalised logits where it was built from
+    logits (full precision for large logit gaps), else log(probs) (torch's own logits clamp
+    probabilities of 0 to eps; log 0 = -inf is exact)."""
+    if d._param is d.__dict__.get("logits"):
+        return d.logits
+    return d.probs.log()
 
 
 def _is_tensor(x):
