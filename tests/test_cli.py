@@ -1,3 +1,10 @@
+"""The ``kullback`` command line: output format, exit status, help.
+
+Reference values: Wikipedia's worked example ("Kullback–Leibler divergence", Basic example:
+Binomial(2, 0.4) against the uniform law on {0, 1, 2}, D(P||Q) = 0.0852996, D(Q||P) = 0.097455 nats)
+and Benford's law from its definition.  Regression tests for issue 12 are in test_regressions_cli.py.
+"""
+
 import math
 import subprocess
 import sys
@@ -5,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kullback.cli import main
+from kullback.cli import EXIT_DATA, EXIT_USAGE, main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -15,6 +22,7 @@ def _values(out):
 
 
 def test_wikipedia_example(capsys):
+    """Wikipedia's example: D(P||Q) = 0.0852996, D(Q||P) = 0.097455 nats."""
     assert main(["kl", str(EXAMPLES / "binomial_vs_uniform.csv"), "--p", "binomial", "--q", "uniform"]) == 0
     out = capsys.readouterr().out
     v = _values(out)
@@ -24,15 +32,16 @@ def test_wikipedia_example(capsys):
 
 
 def test_benford_counts_in_bits(capsys):
+    """Benford's entropy in bits from its definition: -sum log2(P(d)) P(d), P(d) = log10(1 + 1/d)."""
     assert main(["kl", str(EXAMPLES / "benford.csv"), "--p", "fibonacci_count", "--q", "benford", "--normalize", "--base", "2"]) == 0
     v = _values(capsys.readouterr().out)
-    # Benford's entropy in bits, from its definition: -sum log2(P(d)) P(d), P(d) = log10(1 + 1/d)
     benford = [math.log10(1 + 1 / d) for d in range(1, 10)]
     assert float(v["H(benford)"]) == pytest.approx(-sum(b * math.log2(b) for b in benford), rel=1e-9)
     assert 0 < float(v["D(fibonacci_count || benford)"]) < 1e-3
 
 
 def test_support_mismatch_is_explained(tmp_path, capsys):
+    """q = 0 where p = 0.5: D(p||q) = inf by definition; the row is named."""
     f = tmp_path / "d.csv"
     f.write_text("a,b\n0.5,1\n0.5,0\n")
     assert main(["kl", str(f), "--p", "a", "--q", "b"]) == 0
@@ -41,26 +50,68 @@ def test_support_mismatch_is_explained(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "content, args, message",
+    "content, message",
     [
-        ("a,b\n0.5,0.5\n0.5,0.6\n", ["--p", "a", "--q", "b"], "q sums to 1.1"),
-        ("a,b\n0.5,x\n", ["--p", "a", "--q", "b"], "line 2, column 'b': 'x' is not a number"),
-        ("a,b\n0.5,0.5\n", ["--p", "a", "--q", "c"], "no column 'c'"),
+        ("a,b\n0.5,0.5\n0.5,0.6\n", "column 'b' sums to 1.1, not 1"),
+        ("a,b\n0.5,x\n", "line 2, column 'b': 'x' is not a number"),
     ],
 )
-def test_bad_input_exits_2(tmp_path, capsys, content, args, message):
+def test_bad_contents_exit_3(tmp_path, capsys, content, message):
     f = tmp_path / "d.csv"
     f.write_text(content)
-    assert main(["kl", str(f), *args]) == 2
+    assert main(["kl", str(f), "--p", "a", "--q", "b"]) == EXIT_DATA == 3
     assert message in capsys.readouterr().err
+
+
+def test_unknown_column_exits_2(tmp_path, capsys):
+    f = tmp_path / "d.csv"
+    f.write_text("a,b\n0.5,0.5\n0.5,0.5\n")
+    assert main(["kl", str(f), "--p", "a", "--q", "c"]) == EXIT_USAGE == 2
+    assert "no column 'c'; the columns are 'a', 'b'" in capsys.readouterr().err
 
 
 def test_missing_file_exits_2(capsys):
     assert main(["kl", "/nonexistent.csv", "--p", "a", "--q", "b"]) == 2
-    assert "cannot read /nonexistent.csv" in capsys.readouterr().err
+    assert "cannot read /nonexistent.csv: No such file or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["kl", "f.csv", "--p", "a"], "the following arguments are required: --q"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "1"], "argument --base: must be a positive finite number other than 1"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "-2"], "argument --base"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "nan"], "argument --base"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--bogus"], "unrecognized arguments: --bogus"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_bad_options_exit_2(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_documents_exit_status(capsys):
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    assert main(["kl", "--help"]) == 0
+    sub = capsys.readouterr().out
+    for text in (top, sub):
+        assert "exit status:" in text
+        assert "2  usage error" in text and "3  data error" in text
+    assert "- reads standard input" in " ".join(sub.split())
+
+
+def test_version(capsys):
+    from kullback import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"kullback {__version__}"
 
 
 def test_module_entry_point():
+    """python -m kullback; Wikipedia's 0.0852996 to 10 digits: 0.36 log 1.08 + 0.48 log 1.44 + 0.16 log 0.48 = 0.0852996013."""
     r = subprocess.run(
         [sys.executable, "-m", "kullback", "kl", str(EXAMPLES / "binomial_vs_uniform.csv"), "--p", "binomial", "--q", "uniform"],
         capture_output=True,
@@ -68,3 +119,11 @@ def test_module_entry_point():
         check=True,
     )
     assert "D(binomial || uniform)  0.08529960132" in r.stdout
+
+
+def test_module_entry_point_exit_status():
+    r = subprocess.run(
+        [sys.executable, "-m", "kullback", "kl", "-", "--p", "a", "--q", "b"], input="a,b\n1,x\n", capture_output=True, text=True
+    )
+    assert r.returncode == 3
+    assert r.stderr.strip() == "kullback: error: <stdin>, line 2, column 'b': 'x' is not a number"

@@ -2,90 +2,282 @@
 
     kullback kl FILE.csv --p COLUMN --q COLUMN [--normalize] [--base 2]
 
-reads two columns of non-negative weights from a CSV file (one row per
-outcome) and prints D(p||q), D(q||p), the Jensen–Shannon divergence and both
-entropies.  Exit status: 0 on success, 2 for bad input (with the reason on
-standard error).
+reads two columns of non-negative weights from a CSV file with a header row
+(one row per outcome; ``-`` reads standard input; a UTF-8 byte-order mark, as
+Excel's "CSV UTF-8" writes, is skipped) and prints D(p||q), D(q||p), the
+Jensen–Shannon divergence and both entropies.  ``--p`` and ``--q`` may name
+the same column (every divergence is then 0).
+
+Exit status (as ``shared/DESIGN.md`` fixes it for every subcommand):
+
+* 0 -- the numbers were printed;
+* 1 -- reserved for drift above ``--threshold`` (``kullback compare``);
+* 2 -- usage error: bad options, a file that cannot be opened, a column
+  named on the command line that the header does not have;
+* 3 -- data error: the file's contents are not two probability vectors
+  (not UTF-8, no header or no rows, a row with more or fewer fields than the
+  header, an empty cell, a non-number, a negative or non-finite weight, an
+  all-zero column, a column that does not sum to 1 without ``--normalize``,
+  an ambiguous duplicate column name).
+
+The reason goes to standard error as one line ``kullback: error: ...``.
+
+Start-up stays instant: the numerical library (NumPy, kullback's kernels) is
+imported only when a subcommand computes, never for ``--help`` or
+``--version``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import sys
 
-import numpy as np
-
 from . import __version__
-from ._api import cross_entropy, entropy, js, kl
+
+__all__ = ["main", "EXIT_OK", "EXIT_DRIFT", "EXIT_USAGE", "EXIT_DATA"]
+
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+
+# The library accepts a sum within sqrt(eps) of 1 (kullback.discrete._sum_tolerance for float64).
+_SUM_TOL = math.sqrt(2.220446049250313e-16)
+
+_EPILOG = """\
+exit status:
+  0  the numbers were printed
+  1  drift above --threshold (kullback compare; reserved)
+  2  usage error: bad options, a file that cannot be opened, a column the header does not have
+  3  data error: the file is not UTF-8, has no rows, a row with the wrong number of fields, an empty
+     cell, a non-number, a negative weight, or a column that does not sum to 1 without --normalize
+"""
 
 
-def _read_columns(path, names):
+class UsageError(Exception):
+    """The command line asks for something that cannot be done (exit 2)."""
+
+
+class DataError(Exception):
+    """The input's contents are not what the command needs (exit 3)."""
+
+
+# --------------------------------------------------------------------------- reading the CSV
+
+
+def _read_bytes(path: str) -> bytes:
+    """The whole input as bytes; ``-`` is standard input."""
+    if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without a buffer (e.g. io.StringIO in tests)
+            return sys.stdin.read().encode("utf-8")
+        return stream.read()
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [n for n in names if n not in header]
-            if missing:
-                raise ValueError(f"{path}: no column {', '.join(map(repr, missing))}; the columns are {', '.join(header)}")
-            cols = {n: [] for n in names}
-            for line, row in enumerate(reader, start=2):
-                for n in names:
-                    text = (row[n] or "").strip()
-                    try:
-                        cols[n].append(float(text))
-                    except ValueError:
-                        raise ValueError(f"{path}, line {line}, column {n!r}: {text!r} is not a number") from None
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return [np.asarray(cols[n], dtype=np.float64) for n in names]
+        msg = f"cannot read {path}: {exc.strerror or exc}"
+        raise UsageError(msg) from None
 
 
-def _fmt(x):
+def _decode(data: bytes, label: str) -> str:
+    """UTF-8 text, a leading byte-order mark dropped; a clear error naming line and byte otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        msg = (
+            f"{label}, line {line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+            'save the file as UTF-8 (in Excel: "CSV UTF-8")'
+        )
+        raise DataError(msg) from None
+
+
+def _header_index(header: list[str], names: list[str], label: str) -> dict[str, int]:
+    """The field index of each requested column (names stripped of surrounding spaces)."""
+    stripped = [h.strip() for h in header]
+    index = {}
+    for name in dict.fromkeys(names):  # --p c --q c: one column, read once
+        where = [i for i, h in enumerate(stripped) if h == name.strip()]
+        if not where:
+            msg = f"{label}: no column {name!r}; the columns are {', '.join(map(repr, stripped))}"
+            raise UsageError(msg)
+        if len(where) > 1:
+            fields = ", ".join(str(i + 1) for i in where)
+            msg = f"{label}: the header names column {name!r} {len(where)} times (fields {fields}); rename all but one"
+            raise DataError(msg)
+        index[name] = where[0]
+    return index
+
+
+def _weight(text: str, label: str, line: int, name: str) -> float:
+    """One cell as a finite non-negative float."""
+    text = text.strip()
+    where = f"{label}, line {line}, column {name!r}"
+    if not text:
+        msg = f"{where}: the cell is empty; every outcome needs a weight (write 0 for none)"
+        raise DataError(msg)
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"{where}: {text!r} is not a number"
+        raise DataError(msg) from None
+    if not math.isfinite(value):
+        msg = f"{where}: {text!r} is not finite; weights must be finite and non-negative"
+        raise DataError(msg)
+    if value < 0:
+        msg = f"{where}: {text!r} is negative; weights must be finite and non-negative"
+        raise DataError(msg)
+    return value
+
+
+def _read_columns(path: str, names: list[str]) -> tuple[str, dict[str, list[float]]]:
+    """The display name of the input and the requested columns, each read once, as lists of floats."""
+    label = "<stdin>" if path == "-" else path
+    text = _decode(_read_bytes(path), label)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next((row for row in reader if row), None)  # blank lines before the header are skipped
+        if header is None:
+            msg = f"{label} is empty; expected a header row naming the columns, then one row per outcome"
+            raise DataError(msg)
+        header[0] = header[0].removeprefix("\ufeff")  # a second mark, or one that came through a text stdin
+        index = _header_index(header, names, label)
+        cols: dict[str, list[float]] = {n: [] for n in index}
+        for row in reader:
+            if not row:  # a blank line (csv gives []), e.g. a trailing one
+                continue
+            line = reader.line_num
+            if len(row) != len(header):
+                msg = f"{label}, line {line}: {len(row)} fields, but the header has {len(header)}; every row needs one field per column"
+                raise DataError(msg)
+            for n, i in index.items():
+                cols[n].append(_weight(row[i], label, line, n))
+    except csv.Error as exc:
+        msg = f"{label}, line {reader.line_num}: not valid CSV ({exc})"
+        raise DataError(msg) from None
+    if not next(iter(cols.values())):
+        msg = f"{label} has a header but no rows; give one row per outcome"
+        raise DataError(msg)
+    return label, cols
+
+
+def _check_sum(values: list[float], name: str, normalize: bool) -> None:
+    """An all-zero column is never a distribution; other sums must be 1 unless --normalize."""
+    if not any(values):
+        msg = f"column {name!r} is all zeros; a distribution needs positive total weight"
+        raise DataError(msg)
+    if normalize:
+        return
+    try:
+        total = math.fsum(values)
+    except OverflowError:
+        total = math.inf
+    if abs(total - 1) > _SUM_TOL:
+        msg = (
+            f"column {name!r} sums to {total!r}, not 1 (tolerance {_SUM_TOL:.1e}); "
+            "pass --normalize to treat the values as unnormalised weights (e.g. counts)"
+        )
+        raise DataError(msg)
+
+
+def _cli_words(message: str) -> str:
+    """The library's advice in the command line's own words."""
+    return message.replace("pass normalize=True", "pass --normalize").replace("normalize=True", "--normalize")
+
+
+# --------------------------------------------------------------------------- kullback kl
+
+
+def _fmt(x: float) -> str:
     return "inf" if math.isinf(x) else f"{x:.10g}"
 
 
-def _cmd_kl(args):
-    p, q = _read_columns(args.file, [args.p, args.q])
+def _cmd_kl(args) -> int:
+    label, cols = _read_columns(args.file, [args.p, args.q])
+    for name, values in cols.items():
+        _check_sum(values, name, args.normalize)
+
+    import numpy as np  # here, not at the top: --help and --version must not pay for it
+
+    from ._api import cross_entropy, entropy, js, kl
+
+    p = np.asarray(cols[args.p], dtype=np.float64)
+    q = np.asarray(cols[args.q], dtype=np.float64)
     kw = {"base": args.base, "normalize": args.normalize}
     unit = "nats" if args.base is None else ("bits" if args.base == 2 else f"base-{args.base:g} units")
-    rows = [
-        (f"D({args.p} || {args.q})", float(kl(p, q, **kw))),
-        (f"D({args.q} || {args.p})", float(kl(q, p, **kw))),
-        (f"JS({args.p}, {args.q})", float(js(p, q, **kw))),
-        (f"H({args.p})", float(entropy(p, **kw))),
-        (f"H({args.q})", float(entropy(q, **kw))),
-        (f"H({args.p}, {args.q})", float(cross_entropy(p, q, **kw))),
-    ]
+    try:
+        rows = [
+            (f"D({args.p} || {args.q})", float(kl(p, q, **kw))),
+            (f"D({args.q} || {args.p})", float(kl(q, p, **kw))),
+            (f"JS({args.p}, {args.q})", float(js(p, q, **kw))),
+            (f"H({args.p})", float(entropy(p, **kw))),
+            (f"H({args.q})", float(entropy(q, **kw))),
+            (f"H({args.p}, {args.q})", float(cross_entropy(p, q, **kw))),
+        ]
+    except (ValueError, TypeError) as exc:  # the checks above should have caught it; say it in CLI terms
+        raise DataError(_cli_words(str(exc))) from None
     width = max(len(name) for name, _ in rows)
-    print(f"{args.file}: {len(p)} outcomes, in {unit}")
+    print(f"{label}: {len(p)} outcomes, in {unit}")
     for name, value in rows:
         print(f"  {name:<{width}}  {_fmt(value)}")
     if math.isinf(rows[0][1]):
-        zero = np.flatnonzero((q == 0) & (p > 0))
-        print(
-            f"  D({args.p} || {args.q}) is infinite: {args.q} is 0 where {args.p} is not (rows {', '.join(str(i + 1) for i in zero[:10])})"
-        )
-    return 0
+        zero = [i + 1 for i, (a, b) in enumerate(zip(cols[args.p], cols[args.q])) if b == 0 and a > 0]
+        print(f"  D({args.p} || {args.q}) is infinite: {args.q} is 0 where {args.p} is not (rows {', '.join(map(str, zero[:10]))})")
+    return EXIT_OK
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="kullback", description="How different are two probability distributions?")
+# --------------------------------------------------------------------------- the parser
+
+
+def _base(text: str) -> float:
+    """--base: a positive finite number other than 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0 and value != 1):
+        msg = f"must be a positive finite number other than 1 (2 for bits), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="kullback", description="How different are two probability distributions?", epilog=_EPILOG, formatter_class=fmt
+    )
     parser.add_argument("--version", action="version", version=f"kullback {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_kl = sub.add_parser("kl", help="divergences between two columns of weights in a CSV file")
-    p_kl.add_argument("file", help="CSV file with a header row, one row per outcome")
+    p_kl = sub.add_parser(
+        "kl",
+        help="divergences between two columns of weights in a CSV file",
+        description="D(p||q), D(q||p), JS(p, q), H(p), H(q) and H(p, q) of two columns of a CSV file (one row per outcome).",
+        epilog=_EPILOG,
+        formatter_class=fmt,
+    )
+    p_kl.add_argument("file", help="CSV file (UTF-8, with a header row, one row per outcome); - reads standard input")
     p_kl.add_argument("--p", required=True, help="column holding p (the reference distribution)")
-    p_kl.add_argument("--q", required=True, help="column holding q (the approximation)")
+    p_kl.add_argument("--q", required=True, help="column holding q (the approximation); may be the same column as --p")
     p_kl.add_argument("--normalize", action="store_true", help="treat the columns as unnormalised weights, e.g. counts")
-    p_kl.add_argument("--base", type=float, default=None, help="logarithm base: 2 for bits (default: nats)")
-    args = parser.parse_args(argv)
+    p_kl.add_argument("--base", type=_base, default=None, help="logarithm base: 2 for bits (default: nats)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return _cmd_kl(args)
-    except (ValueError, TypeError) as exc:
+    except UsageError as exc:
+        print(f"kullback: error: {exc} (see kullback {args.command} --help)", file=sys.stderr)
+        return EXIT_USAGE
+    except DataError as exc:
         print(f"kullback: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_DATA
 
 
 if __name__ == "__main__":  # pragma: no cover
