@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -25,6 +25,8 @@ demo: $(VENV)/.installed
 	@echo "== Leading digits of the first 1000 Fibonacci numbers against Benford's law, and against uniform digits"
 	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q benford --normalize --base 2
 	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q uniform --normalize --base 2
+	@echo "== KL estimated from samples of two Gaussians in 2-d, with its 95% interval, beside the exact value"
+	$(BIN)/python examples/estimate.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -37,7 +39,11 @@ test: lint
 fuzz: $(VENV)/.installed-test
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q -m fuzz
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_discrete.py
 	$(BIN)/python benchmarks/bench_distributions.py
 

@@ -34,6 +34,28 @@ def _distributions():
     return distributions
 
 
+def _objects(name, args, axis, normalize):
+    """The distributions room if every argument is a distribution object, None if none is;
+    a TypeError for a mix (probabilities and objects are never guessed from each other)."""
+    flags = [_maybe_distribution(a) for a in args]
+    if any(flags):
+        distributions = _distributions()
+        flags = [distributions.is_distribution(a) for a in args]
+    if not any(flags):
+        return None
+    if not all(flags):
+        which = ", ".join(n for n, f in zip("pq", flags) if f)
+        other = ", ".join(n for n, f in zip("pq", flags) if not f)
+        msg = (
+            f"{which} is a distribution object but {other} is not; {name}() compares distribution objects or probability "
+            "vectors, not one with the other. For samples against a distribution, use kb.estimate_kl(x, q)"
+        )
+        raise TypeError(msg)
+    if normalize is not False or axis != -1:
+        raise TypeError("axis and normalize apply to probability vectors, not to distribution objects")
+    return distributions
+
+
 def kl(p, q, *, axis=-1, base=None, normalize=False):
     """D(p || q), the Kullback–Leibler divergence of q from p.
 
@@ -50,32 +72,35 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
     distributions (``st.norm(0, 1)``, ``st.Normal(mu=0, sigma=1)``) or
     torch.distributions objects: then D(p||q) comes from a closed form, else a
     deterministic numeric method (to 1e-6 relative), else a clear error that
-    points to ``estimate_kl``.  Batched parameters give batched results.
+    points to :func:`kullback.estimate_kl`.  Batched parameters give batched results.
     """
-    p_dist, q_dist = _maybe_distribution(p), _maybe_distribution(q)
-    if p_dist or q_dist:
-        distributions = _distributions()
-        p_dist, q_dist = distributions.is_distribution(p), distributions.is_distribution(q)
-    if p_dist or q_dist:
-        if not (p_dist and q_dist):
-            which, other = ("p", "q") if p_dist else ("q", "p")
-            raise TypeError(
-                f"{which} is a distribution object but {other} is not; kl() compares two distributions or two "
-                "probability vectors. For samples against a distribution, use kb.estimate_kl(x, q)"
-            )
-        if normalize is not False or axis != -1:
-            raise TypeError("axis and normalize apply to probability vectors, not to distribution objects")
+    distributions = _objects("kl", (p, q), axis, normalize)
+    if distributions is not None:
         return distributions.kl(p, q, base=discrete._log_base(base) and base)
     return discrete.kl(p, q, axis=axis, base=base, normalize=normalize)
 
 
 def entropy(p, *, axis=-1, base=None, normalize=False):
-    """H(p) = -sum p log p; arguments as for :func:`kl`."""
+    """H(p) = -sum p log p; arguments as for :func:`kl`.
+
+    For a distribution object: its differential (densities) or discrete entropy, in closed
+    form where one exists, else by the numeric methods of :func:`kl`.
+    """
+    distributions = _objects("entropy", (p,), axis, normalize)
+    if distributions is not None:
+        from .distributions import _entropy
+
+        return _entropy.entropy(p, base=discrete._log_base(base) and base)
     return discrete.entropy(p, axis=axis, base=base, normalize=normalize)
 
 
 def cross_entropy(p, q, *, axis=-1, base=None, normalize=False):
-    """H(p, q) = -sum p log q = H(p) + D(p || q); arguments as for :func:`kl`."""
+    """H(p, q) = -sum p log q = H(p) + D(p || q); arguments as for :func:`kl` (vectors or objects)."""
+    distributions = _objects("cross_entropy", (p, q), axis, normalize)
+    if distributions is not None:
+        from .distributions import _entropy
+
+        return _entropy.cross_entropy(p, q, base=discrete._log_base(base) and base)
     return discrete.cross_entropy(p, q, axis=axis, base=base, normalize=normalize)
 
 
@@ -83,6 +108,13 @@ def js(p, q, *, axis=-1, base=None, normalize=False):
     """Jensen–Shannon divergence ½D(p||m) + ½D(q||m), m = ½(p + q).
 
     The divergence, not the distance (``scipy.spatial.distance.jensenshannon``
-    is its square root).  Symmetric, finite, at most log 2.
+    is its square root).  Symmetric, finite, at most log 2.  For distribution
+    objects: numeric in one dimension (1e-6); elsewhere an error that points to
+    :func:`kullback.estimate_js`.
     """
+    distributions = _objects("js", (p, q), axis, normalize)
+    if distributions is not None:
+        from .distributions import _entropy
+
+        return _entropy.js(p, q, base=discrete._log_base(base) and base)
     return discrete.js(p, q, axis=axis, base=base, normalize=normalize)

@@ -492,8 +492,21 @@ def _from_scipy_new(obj, name) -> Dist:
     shape = tuple(getattr(obj, "_shape", ()))
     if shape != ():
         raise TypeError(f"{name}: a batch of {cls} (shape {shape}) has no closed form here; give one distribution at a time")
+    if cls == "Mixture":
+        from ._mixture import mixture_view
+
+        view = mixture_view(obj)
+        kind = view.kind if hasattr(view, "kind") else _mixture_kind(obj.components)
+        return Dist(None, {}, "numpy", kind, (), obj, scipy_factory=lambda index: view, name=name)
     kind = DISCRETE if "Discrete" in " ".join(c.__name__ for c in type(obj).__mro__) else CONTINUOUS
     return Dist(None, {}, "numpy", kind, (), obj, scipy_factory=lambda index: _NewAPIView(obj), name=name)
+
+
+def _mixture_kind(components):
+    kinds = {DISCRETE if "Discrete" in " ".join(c.__name__ for c in type(x).__mro__) else CONTINUOUS for x in components}
+    if len(kinds) != 1:
+        raise TypeError("a mixture of mass functions and densities has no density or mass function; kullback cannot compare it")
+    return kinds.pop()
 
 
 def _new_api_domains(obj) -> str:
@@ -601,10 +614,24 @@ def _from_torch(obj, name) -> Dist:
                 if hasattr(obj, k) and _is_tensor(getattr(obj, k, None))
             }
             return Dist(None, params, "torch", kind, tuple(obj.batch_shape), obj, scipy_factory=lambda i, d=obj, v=view: v(d, i), name=name)
+    if isinstance(obj, D.MixtureSameFamily) and tuple(obj.event_shape) == () and tuple(obj.batch_shape) == ():
+        return _torch_mixture(obj, name)
     raise TypeError(
         f"{name}: torch.distributions.{type(obj).__name__} has no closed-form KL in kullback and no numeric method; "
         "use kb.estimate_kl for a Monte Carlo estimate"
     )
+
+
+def _torch_mixture(obj, name) -> Dist:
+    """A univariate torch MixtureSameFamily: no closed form; the numeric methods see its scipy-like
+    view (log-sum-exp density, cdf, ppf by bracketing; kullback.distributions._mixture)."""
+    from ._mixture import mixture_view
+
+    view = mixture_view(obj)
+    comp = _from_torch(obj.component_distribution, name)
+    # the parameters are kept so that a request for gradients is refused (numeric: none flow)
+    params = {"mixture_probs": obj.mixture_distribution.probs, **{f"component_{k}": v for k, v in comp.params.items()}}
+    return Dist(None, params, "torch", comp.kind, (), obj, scipy_factory=lambda index: view, name=name)
 
 
 def _torch_log_probs(d):
