@@ -46,6 +46,7 @@ its digits; log(probs), -inf at 0, otherwise).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,12 +320,10 @@ def _describe(obj, name):
 
 
 def _is_torch_distribution(obj):
-    try:
-        import torch
-
-        return isinstance(obj, torch.distributions.Distribution)
-    except ImportError:
-        return False
+    """isinstance(obj, torch.distributions.Distribution), without importing torch to look: a
+    caller holding a torch object has imported torch already."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.distributions.Distribution)
 
 
 # ---------------------------------------------------------------- scipy, classic frozen API
