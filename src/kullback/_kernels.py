@@ -2,7 +2,8 @@
 
 Each kernel reads a C-contiguous ``(rows, n)`` pair of float32/float64 arrays
 once and returns, per row, the sum of p, the sum of q, the number of negative
-values seen and the sum of one per-element term.  Rows are cut into fixed
+values seen and the sum of one per-element term (:func:`rows`), on the weights
+as given or scaled by per-row factors (normalised by a first pass of sums).  Rows are cut into fixed
 chunks of ``CHUNK`` elements that run in parallel; the per-chunk partial sums
 are added afterwards in a fixed order, so the result does not depend on how
 many threads ran.
@@ -13,9 +14,10 @@ subnormals, infinities, NaN, negatives) send their whole chunk to an exact
 element-by-element path on libm's ``log``; zeros of p are handled in the fast
 loop (0 log 0 = 0).
 
-Nothing here validates or normalises: :mod:`kullback.discrete` turns the
-partial sums into normalised divergences and raises on bad input.  Kernels
-compile on first use and are cached on disk by numba.
+Nothing here validates: :mod:`kullback.discrete` checks the sums, chooses the
+scales and raises on bad input.  numba is imported only when a kernel is first
+needed (:func:`available`, :func:`_compile`); kernels compile on first use and
+are cached on disk by numba.
 """
 
 from __future__ import annotations
@@ -24,19 +26,13 @@ import math
 
 import numpy as np
 
-try:  # numba is a core dependency, but a missing or broken one must not break the library
-    from llvmlite import ir
-    from numba import njit, prange, types
-    from numba.extending import intrinsic
-except Exception:  # pragma: no cover - exercised only where numba cannot import
-    njit = None
-    prange = range
+__all__ = ["CHUNK", "MIN_SIZE", "available", "prescale", "rows", "normal_kl", "vlog"]
 
-__all__ = ["AVAILABLE", "CHUNK", "MIN_SIZE", "row_sums", "kl_rows", "entropy_rows", "cross_entropy_rows", "js_rows", "normal_kl", "vlog"]
-
-AVAILABLE = njit is not None
+prange = range  # numba's prange once compiled (see _compile)
+_f2i = _i2f = None  # bit casts between float64 and int64, numba intrinsics once compiled
 CHUNK = 1 << 14  # elements per parallel work item: both arrays' chunk stay in L2 for the second loop
 MIN_SIZE = 1 << 14  # below this many elements the array-API path is as fast
+_BLOCK = 128  # elements per inner block of the row sums
 
 _TINY = np.finfo(np.float64).tiny
 _HUGE = np.finfo(np.float64).max
@@ -81,136 +77,165 @@ def _normal(x):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------- exact element terms
+# Every term is of the values x = a sa and y = b sb: the weights as given (sa = sb = 1) or
+# normalised, sa = 1 / sum a, a normal number (discrete.py prescales rows whose sums
+# overflow or are subnormal).  One product, never reassociated with another factor: the
+# loops' fastmath may hoist a product of per-row constants, and 2^-64 / sum would be subnormal.
 
 
-def _plogr(a, b):  # pragma: no cover - compiled
-    """a * log(a / b) for a > 0, without overflow when b is tiny.
-
-    One logarithm of the ratio when the ratio is a normal number (the common
-    case, and the more accurate one); log(a) - log(b) otherwise, which also
-    gives +inf for b == 0 and NaN for negative b.
-    """
-    x = a / b
-    if x >= _TINY and x <= _HUGE:
-        return a * math.log(x)
-    return a * (math.log(a) - math.log(b))
+def _log_scaled(a, s):  # pragma: no cover - compiled
+    """log(a s) for a > 0 from its factors, for when a s leaves the normal range."""
+    return math.log(a) + math.log(s)
 
 
 def _term(kind, a, b, sa, sb):  # pragma: no cover - compiled
     """The exact per-element term (libm log), for chunks the fast loop cannot take."""
-    if kind == 1:  # KL: p log(p/q)
-        if a > 0.0:
-            return _plogr(a, b)
-    elif kind == 2:  # entropy: p log p
-        if a > 0.0:
-            return a * math.log(a)
-    elif kind == 3:  # cross-entropy: p log q
-        if a > 0.0:
-            return a * math.log(b)
-    elif kind == 4:  # 2*JS on normalised p' = a*sa, q' = b*sb; m >= p'/2, so no overflow
+    if kind == 4:  # 2*JS: x log(2x / (x + y)) + y log(2y / (x + y)); the ratios lie in [x, 2]
         x = a * sa
         y = b * sb
-        m = 0.5 * (x + y)
+        t = x + y
         s = 0.0
         if x > 0.0:
-            s += x * math.log(x / m)
+            s += x * math.log((x + x) / t)
         if y > 0.0:
-            s += y * math.log(y / m)
+            s += y * math.log((y + y) / t)
         return s
+    if not a > 0.0:
+        return 0.0
+    if kind == 1 or kind == 3:
+        if b == 0.0:  # support mismatch: KL is +inf, sum p log q is -inf
+            return math.inf if kind == 1 else -math.inf
+        y = b * sb
+    x = a * sa
+    if kind == 1:  # KL: x log(x / y), one logarithm of the ratio where it is a normal number
+        r = x / y
+        if _normal(x) and _normal(y) and _normal(r):
+            return x * math.log(r)
+        return x * (_log_scaled(a, sa) - _log_scaled(b, sb))
+    if kind == 2:  # entropy: x log x
+        return x * (math.log(x) if _normal(x) else _log_scaled(a, sa))
+    if kind == 3:  # cross-entropy: x log y
+        return x * (math.log(y) if _normal(y) else _log_scaled(b, sb))
     return 0.0
 
 
 # ---------------------------------------------------------------- fast element terms
-# (term, ok): branch-free, selects only.  ok is False where only the exact path is right.
+# (term, ok): branch-free, selects only.  ok is False where only the exact path is right;
+# a zero weight (0 log 0 = 0) is taken by the fast loop.
 
 
 def _ft_kl(a, b, sa, sb):  # pragma: no cover - compiled
-    r = a / b
-    ok = _normal(a) & _normal(r)
-    return a * _vlog(r if ok else 1.0), ok | (a == 0.0)
+    x = a * sa
+    y = b * sb
+    r = x / y
+    ok = _normal(x) & _normal(y) & _normal(r)
+    return x * _vlog(r if ok else 1.0), ok | (a == 0.0)
 
 
 def _ft_entropy(a, b, sa, sb):  # pragma: no cover - compiled
-    ok = _normal(a)
-    return a * _vlog(a if ok else 1.0), ok | (a == 0.0)
+    x = a * sa
+    ok = _normal(x)
+    return x * _vlog(x if ok else 1.0), ok | (a == 0.0)
 
 
 def _ft_cross(a, b, sa, sb):  # pragma: no cover - compiled
-    ok = _normal(a) & _normal(b)
-    return a * _vlog(b if ok else 1.0), ok | (a == 0.0)
+    x = a * sa
+    y = b * sb
+    ok = _normal(x) & _normal(y)
+    return x * _vlog(y if ok else 1.0), ok | (a == 0.0)
 
 
 def _ft_js(a, b, sa, sb):  # pragma: no cover - compiled
     x = a * sa
     y = b * sb
-    m = 0.5 * (x + y)
-    rx = x / m
-    ry = y / m
+    t = x + y
+    rx = (x + x) / t
+    ry = (y + y) / t
     okx = _normal(x) & _normal(rx)
     oky = _normal(y) & _normal(ry)
-    t = x * _vlog(rx if okx else 1.0) + y * _vlog(ry if oky else 1.0)
-    return t, (okx | (x == 0.0)) & (oky | (y == 0.0))
+    v = x * _vlog(rx if okx else 1.0) + y * _vlog(ry if oky else 1.0)
+    return v, (okx | (x == 0.0)) & (oky | (y == 0.0))
 
 
 # ---------------------------------------------------------------- chunk loops
+# Every sum is blocked: BLOCK elements into a partial (vectorised), the partials in order,
+# so rounding grows as (BLOCK + CHUNK/BLOCK) eps instead of CHUNK eps.
 # One loop per kind, because a branch on the kind inside the element loop stops LLVM
 # from vectorising it, and numba cannot cache a loop specialised on a function argument.
 
 
 def _chunk_sums(P, Q, r, lo, hi):  # pragma: no cover - compiled
+    """Row sums; the normalised terms inherit their relative error at first order."""
     sp = 0.0
     sq = 0.0
     nneg = 0
-    for i in range(lo, hi):
-        a = np.float64(P[r, i])
-        b = np.float64(Q[r, i])
-        sp += a
-        sq += b
-        nneg += (a < 0.0) | (b < 0.0)
+    for blo in range(lo, hi, _BLOCK):
+        bp = 0.0
+        bq = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            a = np.float64(P[r, i])
+            b = np.float64(Q[r, i])
+            bp += a
+            bq += b
+            nneg += (a < 0.0) | (b < 0.0)
+        sp += bp
+        sq += bq
     return sp, sq, nneg
 
 
 def _chunk_kl(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
     s = 0.0
     nbad = 0
-    for i in range(lo, hi):
-        t, ok = _ft_kl(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
-        s += t if ok else 0.0
-        nbad += not ok
+    for blo in range(lo, hi, _BLOCK):
+        bs = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            t, ok = _ft_kl(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+            bs += t if ok else 0.0
+            nbad += not ok
+        s += bs
     return s, nbad
 
 
 def _chunk_entropy(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
     s = 0.0
     nbad = 0
-    for i in range(lo, hi):
-        t, ok = _ft_entropy(np.float64(P[r, i]), 1.0, sa, sb)
-        s += t if ok else 0.0
-        nbad += not ok
+    for blo in range(lo, hi, _BLOCK):
+        bs = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            t, ok = _ft_entropy(np.float64(P[r, i]), 1.0, sa, sb)
+            bs += t if ok else 0.0
+            nbad += not ok
+        s += bs
     return s, nbad
 
 
 def _chunk_cross(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
     s = 0.0
     nbad = 0
-    for i in range(lo, hi):
-        t, ok = _ft_cross(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
-        s += t if ok else 0.0
-        nbad += not ok
+    for blo in range(lo, hi, _BLOCK):
+        bs = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            t, ok = _ft_cross(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+            bs += t if ok else 0.0
+            nbad += not ok
+        s += bs
     return s, nbad
 
 
 def _chunk_js(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
     s = 0.0
     nbad = 0
-    for i in range(lo, hi):
-        t, ok = _ft_js(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
-        s += t if ok else 0.0
-        nbad += not ok
+    for blo in range(lo, hi, _BLOCK):
+        bs = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            t, ok = _ft_js(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+            bs += t if ok else 0.0
+            nbad += not ok
+        s += bs
     return s, nbad
 
 
-def _partials(kind, P, Q, scale_p, scale_q, out):  # pragma: no cover - compiled
+def _partials(kind, P, Q, SA, SB, out):  # pragma: no cover - compiled
     rows, n = P.shape
     nch = out.shape[1]
     for w in prange(rows * nch):
@@ -218,8 +243,8 @@ def _partials(kind, P, Q, scale_p, scale_q, out):  # pragma: no cover - compiled
         c = w % nch
         lo = c * CHUNK
         hi = min(n, lo + CHUNK)
-        sa = scale_p[r]
-        sb = scale_q[r]
+        sa = SA[r]
+        sb = SB[r]
         sp, sq, nneg = _chunk_sums(P, Q, r, lo, hi)
         if kind == 1:
             s, nbad = _chunk_kl(P, Q, r, lo, hi, sa, sb)
@@ -231,10 +256,13 @@ def _partials(kind, P, Q, scale_p, scale_q, out):  # pragma: no cover - compiled
             s, nbad = _chunk_js(P, Q, r, lo, hi, sa, sb)
         else:
             s, nbad = 0.0, 0
-        if nbad > 0:  # rare: redo this chunk exactly, element by element
+        if nbad > 0:  # rare: redo this chunk exactly, element by element (blocked sums, as above)
             s = 0.0
-            for i in range(lo, hi):
-                s += _term(kind, np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+            for blo in range(lo, hi, _BLOCK):
+                bs = 0.0
+                for i in range(blo, min(hi, blo + _BLOCK)):
+                    bs += _term(kind, np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+                s += bs
         out[r, c, _SP] = sp
         out[r, c, _SQ] = sq
         out[r, c, _NNEG] = nneg
@@ -303,7 +331,46 @@ def _vlog_array(x, out):  # pragma: no cover - compiled
         out[i] = _vlog(x[i])
 
 
-if AVAILABLE:
+# ---------------------------------------------------------------- compilation, on first use
+# numba (and llvmlite) take ~0.3 s to import, so nothing here imports them until a kernel
+# is needed: `import kullback` and small inputs never pay for it.
+
+_STATE = {}  # "available": bool, "compiled": bool
+
+
+def available() -> bool:
+    """Whether numba imports here (tried once, on first call; a missing or broken numba must
+    not break the library: the generic path takes everything)."""
+    if "available" not in _STATE:
+        try:
+            import llvmlite  # noqa: F401
+            import numba  # noqa: F401
+        except Exception:  # pragma: no cover - exercised only where numba cannot import
+            _STATE["available"] = False
+        else:
+            _STATE["available"] = True
+    return _STATE["available"]
+
+
+def __getattr__(name):
+    # AVAILABLE is evaluated lazily (module __getattr__, PEP 562) so that importing this module
+    # does not import numba; it stays a plain attribute for callers and tests.
+    if name == "AVAILABLE":
+        return available()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _compile():
+    """Wrap the kernels in numba's decorators (compiled on first call, cached on disk)."""
+    if _STATE.get("compiled"):
+        return
+    if not available():  # pragma: no cover - callers check available() first
+        raise RuntimeError("numba is not importable; the fused kernels are unavailable")
+    from llvmlite import ir
+    from numba import njit, prange, types
+    from numba.extending import intrinsic
+
+    g = globals()
 
     @intrinsic
     def _f2i(typingctx, x):  # pragma: no cover - compiled
@@ -319,12 +386,13 @@ if AVAILABLE:
 
         return types.float64(types.int64), codegen
 
+    g["_f2i"], g["_i2f"], g["prange"] = _f2i, _i2f, prange
     # error_model="numpy": x / 0 gives inf as in IEEE arithmetic, not ZeroDivisionError.
-    _strict = njit(cache=True, error_model="numpy")
-    for _name in (
+    strict = njit(cache=True, error_model="numpy")
+    for name in (
         "_vlog",
         "_normal",
-        "_plogr",
+        "_log_scaled",
         "_term",
         "_vlog_array",
         "_ft_kl",
@@ -334,57 +402,52 @@ if AVAILABLE:
         "_chunk_normal",
         "_chunk_normal_exact",
     ):
-        globals()[_name] = _strict(globals()[_name])
+        g[name] = strict(g[name])
     # Too large for LLVM to inline on its own; inlined by numba instead (its few
     # operations may then be reassociated with the loop; the log stays strict).
-    _ft_js = njit(cache=True, error_model="numpy", inline="always")(_ft_js)
+    g["_ft_js"] = njit(cache=True, error_model="numpy", inline="always")(g["_ft_js"])
     # The loops may reassociate their own sums (so they vectorise); the log and the terms
     # above are separate functions, inlined by LLVM with their own strict arithmetic.
-    _loop = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-    for _name in ("_chunk_sums", "_chunk_kl", "_chunk_entropy", "_chunk_cross", "_chunk_js"):
-        globals()[_name] = _loop(globals()[_name])
-    _partials = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(_partials)
-    _normal_kl = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(_normal_kl)
-    del _name
+    loop = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+    for name in ("_chunk_sums", "_chunk_kl", "_chunk_entropy", "_chunk_cross", "_chunk_js"):
+        g[name] = loop(g[name])
+    g["_partials"] = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(g["_partials"])
+    g["_normal_kl"] = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(g["_normal_kl"])
+    _STATE["compiled"] = True
 
 
-def _run(kind, P, Q, scale_p=None, scale_q=None):
-    rows, n = P.shape
+def prescale(sums):
+    """Per row, a power of two c such that sum(a c) and its reciprocal are normal numbers: 1 for
+    ordinary sums, 2^-64 where the sum overflows (n max / 2^64 is finite and far below 1/tiny for
+    n < 2^40; weights below 2^-958 turn subnormal, and weigh < 1e-596 against such a sum), 2^600
+    where it is below 2^-900 (scaling up is exact, and cannot overflow)."""
+    sums = np.asarray(sums, dtype=np.float64)
+    c = np.ones_like(sums)
+    c[~(sums <= 2.0**1000)] = 2.0**-64
+    c[sums < 2.0**-900] = 2.0**600
+    return c
+
+
+def rows(kind, P, Q, scales=None):
+    """Per row of C-contiguous (rows, n) arrays: (sum a, sum b, number of negatives,
+    sum of the kind's term), reading each array once.
+
+    kind is "sums" (no term), "kl" (x log(x/y)), "entropy" (x log x), "cross" (x log y) or
+    "js" (x log(2x/(x+y)) + y log(2y/(x+y))), with x = a sa and y = b sb;
+    scales = (sa, sb) per row, normal numbers; all ones (the weights as given) by default.
+    """
+    _compile()
+    nrows, n = P.shape
     nch = max(1, -(-n // CHUNK))
-    if scale_p is None:
-        scale_p = scale_q = np.ones(rows)
-    out = np.empty((rows, nch, 4))
-    _partials(_KINDS[kind], P, Q, scale_p, scale_q, out)
+    if scales is None:
+        ones = np.ones(nrows)
+        scales = (ones, ones)
+    scales = [np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (nrows,))) for x in scales]
+    out = np.empty((nrows, nch, 4))
+    _partials(_KINDS[kind], P, Q, *scales, out)
     # Fixed-order reduction of the chunk partials: thread-count independent.
     sums = out.sum(axis=1)
     return sums[:, _SP], sums[:, _SQ], sums[:, _NNEG], sums[:, _S]
-
-
-def row_sums(P, Q):
-    """(sum p, sum q, number of negatives, 0) per row: one read of each array."""
-    return _run("sums", P, Q)
-
-
-def kl_rows(P, Q):
-    """(sum p, sum q, number of negatives, sum p log(p/q)) per row."""
-    return _run("kl", P, Q)
-
-
-def entropy_rows(P):
-    """(sum p, sum p, number of negatives, sum p log p) per row."""
-    return _run("entropy", P, P)
-
-
-def cross_entropy_rows(P, Q):
-    """(sum p, sum q, number of negatives, sum p log q) per row."""
-    return _run("cross", P, Q)
-
-
-def js_rows(P, Q, inv_sp, inv_sq):
-    """2 * JS per row, given the reciprocal row sums of a first pass."""
-    inv_sp = np.ascontiguousarray(inv_sp, dtype=np.float64)
-    inv_sq = np.ascontiguousarray(inv_sq, dtype=np.float64)
-    return _run("js", P, Q, inv_sp, inv_sq)[3]
 
 
 def normal_kl(mp, sp, mq, sq):
@@ -398,6 +461,7 @@ def normal_kl(mp, sp, mq, sq):
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
     out = np.empty(flat[0].shape[0], dtype=dtype)
+    _compile()
     _normal_kl(*flat, out)
     return out.reshape(shape)
 
@@ -406,5 +470,6 @@ def vlog(x):
     """The kernels' vectorisable log over an array of positive normal doubles (for tests)."""
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     out = np.empty_like(x)
+    _compile()
     _vlog_array(x, out)
     return out

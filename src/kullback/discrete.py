@@ -2,103 +2,164 @@
 
 Every function takes non-negative weights over the same outcomes along
 ``axis`` and works for any array-API array (NumPy, PyTorch, JAX, CuPy, Dask,
-array-api-strict) and for Python sequences (taken as NumPy).  Results come
-back in the caller's array library, with gradients intact.
+array-api-strict) and for any other array-like (lists, pandas Series, xarray,
+memoryviews of numbers: taken as NumPy).  Results come back in the caller's
+array library, with gradients intact.
 
 Conventions (see ``shared/DESIGN.md``):
 
-* Weights are normalised along ``axis``.  By default they must already sum
-  to 1 up to rounding (``sqrt(eps)`` of the dtype); anything else is refused
-  unless ``normalize=True``, so a wrong input is never silently rescaled.
+* By default the weights must already sum to 1 up to rounding (``sqrt(eps)``
+  of the dtype) and the formula is applied to them as given, e.g.
+  ``D = sum p (log p - log q)``: value and gradient are those of that formula
+  (as ``torch.nn.functional.kl_div`` and ``scipy.special.rel_entr``), so
+  ``dD/dp = log(p/q) + 1`` and ``dD/dq = -p/q``.  With ``normalize=True`` they
+  are unnormalised weights (counts): the formula is applied to ``p / sum p``
+  and ``q / sum q``, and the gradient is that of the normalised function
+  (``dD/dp_i = (log(pn_i/qn_i) - D) / sum p``).  Nothing is rescaled silently.
 * ``0 * log 0 = 0``.  Where ``q = 0`` but ``p > 0``, ``kl`` and
   ``cross_entropy`` are ``+inf`` (support mismatch), never NaN.
-* Logarithms are taken separately (``log p - log q``), so a tiny ``q`` does
-  not overflow ``p / q``.
+* Logarithms are of ratios when the ratio is a normal number, else of the
+  weights separately (``log p - log q``), so a tiny ``q`` never overflows
+  ``p / q``; normalising divides by the largest weight first, so sums of huge
+  weights cannot overflow and subnormal weights keep their digits.
+* Results that are non-negative in exact arithmetic (every normalised
+  divergence and entropy, and the Jensen–Shannon divergence of any weights)
+  are reported as 0 where rounding takes them below it.
+* Dtypes: floating inputs keep their dtype (mixed: the wider one); integer
+  inputs and array-likes alone give the library's default float (float64 for
+  NumPy); an array-like beside an array joins that array's dtype.
 * ``base=None`` gives nats; ``base=2`` bits.
 
 Large float32/float64 NumPy inputs go through the fused single-pass kernels of
 :mod:`kullback._kernels`; everything else through the generic array-API code.
-Both give the same values to rounding.
+Both compute the same terms and give the same values to rounding.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence, Set
 
-import array_api_compat
 import numpy as np
 
 from . import _kernels
 
 __all__ = ["kl", "entropy", "cross_entropy", "js"]
 
+# NumPy >= 2.1 is an array-API namespace itself: using it directly spares importing
+# array_api_compat's NumPy wrapper (~0.1 s) for the most common inputs.
+_NUMPY_IS_ARRAY_API = all(hasattr(np, name) for name in ("isdtype", "astype", "__array_namespace_info__"))
+# Libraries whose arrays array_api_compat recognises without a __array_namespace__ method.
+_ARRAY_LIBRARIES = frozenset({"torch", "jax", "jaxlib", "cupy", "dask", "sparse", "ndonnx"})
+
+
+def _compat():
+    import array_api_compat
+
+    return array_api_compat
+
 
 # --------------------------------------------------------------------------- input at the edge
 
 
-class _Prepared:
-    """Validated inputs, moved to the last axis, plus their row sums."""
-
-    __slots__ = ("xp", "arrays", "sums", "axis_len")
-
-    def __init__(self, xp, arrays, sums, axis_len):
-        self.xp = xp
-        self.arrays = arrays
-        self.sums = sums
-        self.axis_len = axis_len
-
-
 def _is_array(x) -> bool:
-    return array_api_compat.is_array_api_obj(x) and not isinstance(x, (bool, int, float, complex))
+    """True for an array of an array-API library, without importing any library to look."""
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (bool, int, float, complex, str, bytes)):
+        return False
+    if hasattr(type(x), "__array_namespace__"):
+        return True
+    root = (type(x).__module__ or "").partition(".")[0]
+    return root in _ARRAY_LIBRARIES and root in sys.modules and _compat().is_array_api_obj(x)
 
 
-def _namespace(args):
-    """The array namespace of the arguments; Python sequences join the others' library."""
-    arrays = [a for a in args if _is_array(a)]
+def _namespace(arrays):
+    """The array namespace of the arrays (NumPy where there are none)."""
+    if all(isinstance(a, np.ndarray) for a in arrays) and _NUMPY_IS_ARRAY_API:
+        return np
     if not arrays:
-        return array_api_compat.array_namespace(np.empty(0))
+        return _compat().array_namespace(np.empty(0))
     try:
-        return array_api_compat.array_namespace(*arrays)
+        return _compat().array_namespace(*arrays)
     except TypeError as exc:
         kinds = ", ".join(sorted({type(a).__module__ + "." + type(a).__name__ for a in arrays}))
-        raise TypeError(f"p and q come from different array libraries ({kinds}); convert one to the other's library") from exc
+        msg = f"p and q come from different array libraries ({kinds}); convert one to the other's library"
+        raise TypeError(msg) from exc
+
+
+def _device(x):
+    return "cpu" if isinstance(x, np.ndarray) else _compat().device(x)
 
 
 def _default_float(xp, like):
+    if xp is np:
+        return np.float64
     try:
-        device = array_api_compat.device(like)
-        return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+        return xp.__array_namespace_info__().default_dtypes(device=_device(like))["real floating"]
     except Exception:  # libraries without the inspection API
         return xp.float64
 
 
-def _as_float_array(x, name, xp, like):
-    """x as a real floating array of namespace xp (on like's device)."""
-    if not _is_array(x):
-        if isinstance(x, (str, bytes)) or not isinstance(x, (Sequence, np.ndarray, int, float)):
-            raise TypeError(
-                f"{name} must be an array or a sequence of numbers, not {type(x).__name__}; "
-                "distribution objects go to kb.kl(p, q) and samples to kb.estimate_kl(x, y)"
-            )
-        try:
-            host = np.asarray(x)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"{name} is not a rectangular array of numbers: {exc}") from exc
-        if host.dtype == object or host.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got values of dtype {host.dtype}")
-        if like is not None and not isinstance(like, np.ndarray):
-            dtype = like.dtype if xp.isdtype(like.dtype, "real floating") else _default_float(xp, like)
-            x = xp.asarray(host, dtype=dtype, device=array_api_compat.device(like))
-        else:
-            x = host
-    if xp.isdtype(x.dtype, "bool"):
-        raise TypeError(f"{name} has boolean dtype; give probabilities or counts as numbers")
-    if xp.isdtype(x.dtype, "complex floating"):
-        raise TypeError(f"{name} has complex dtype {x.dtype}; weights must be real")
-    if not xp.isdtype(x.dtype, "real floating"):
-        x = xp.astype(x, _default_float(xp, x))
-    return x
+def _from_array_like(x, name):
+    """A NumPy array of real numbers from a non-array input (sequence, pandas, xarray, memoryview, ...)."""
+    if isinstance(x, (str, bytes, Mapping, Set)) or not (
+        isinstance(x, (Sequence, memoryview, int, float, np.generic)) or hasattr(x, "__array__") or hasattr(x, "__array_interface__")
+    ):
+        msg = (
+            f"{name} must be an array or a sequence of numbers, not {type(x).__name__}; "
+            "distribution objects go to kb.kl(p, q) and samples to kb.estimate_kl(x, y)"
+        )
+        raise TypeError(msg)
+    try:
+        host = np.asarray(x)
+    except ValueError as exc:  # ragged nested lists
+        msg = f"{name} is not a rectangular array of numbers: {exc}"
+        raise ValueError(msg) from exc
+    if host.dtype == object or host.dtype.kind not in "biuf":
+        msg = f"{name} must hold real numbers, got values of dtype {host.dtype}"
+        raise TypeError(msg)
+    return host
+
+
+def _check_kind(xp, dtype, name):
+    if xp.isdtype(dtype, "bool"):
+        msg = f"{name} has boolean dtype; give probabilities or counts as numbers"
+        raise TypeError(msg)
+    if xp.isdtype(dtype, "complex floating"):
+        msg = f"{name} has complex dtype {dtype}; weights must be real"
+        raise TypeError(msg)
+
+
+def _inputs(args, names):
+    """Recognise the inputs once: ``(xp, arrays)``, all of one library and one real floating dtype.
+
+    One rule for every path: a floating array keeps its dtype, an integer array
+    counts in the default float, array-likes join the arrays' dtype (or the
+    default float where there is no array), and the result type of those wins.
+    """
+    given = [_is_array(a) for a in args]
+    real = [a for a, g in zip(args, given) if g]
+    xp = _namespace(real)
+    like = real[0] if real else None
+    hosts = [a if g else _from_array_like(a, n) for a, g, n in zip(args, given, names)]
+    for a, g, n in zip(hosts, given, names):
+        _check_kind(xp if g else np, a.dtype, n)
+    dtypes = [a.dtype if xp.isdtype(a.dtype, "real floating") else _default_float(xp, a) for a in real]
+    if not dtypes:
+        dtypes = [_default_float(xp, None)]
+    dtype = dtypes[0]
+    for d in dtypes[1:]:
+        dtype = xp.result_type(dtype, d)
+    arrays = []
+    for a, g in zip(hosts, given):
+        if not g and xp is not np:
+            a = xp.asarray(a, dtype=dtype, device=_device(like))
+        elif a.dtype != dtype:
+            a = xp.astype(a, dtype)
+        arrays.append(a)
+    return xp, arrays
 
 
 def _concrete_any(xp, mask) -> bool | None:
@@ -118,7 +179,7 @@ def _to_host(x):
     if hasattr(x, "detach"):  # torch: leave the autograd graph
         x = x.detach()
     try:
-        x = array_api_compat.to_device(x, "cpu")
+        x = _compat().to_device(x, "cpu")
     except Exception:
         pass
     try:
@@ -143,14 +204,17 @@ def _check_values(xp, x, name):
             bad = {"NaN": np.isnan, "an infinite value": np.isinf, "a negative weight": lambda v: v < 0}[what](host)
             at = np.argwhere(bad)[0]
             where = str(int(at[0])) if len(at) == 1 else str(tuple(int(i) for i in at))
-            raise ValueError(f"{name} has {what} ({float(host[tuple(at)])!r}) at index {where}; weights must be finite and non-negative")
+            msg = f"{name} has {what} ({float(host[tuple(at)])!r}) at index {where}; weights must be finite and non-negative"
+            raise ValueError(msg)
 
 
 def _normalise_axis(axis, ndim, name):
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"axis must be an integer, not {type(axis).__name__}")
+        msg = f"axis must be an integer, not {type(axis).__name__}"
+        raise TypeError(msg)
     if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for {name} with {ndim} dimension(s)")
+        msg = f"axis {axis} is out of range for {name} with {ndim} dimension(s)"
+        raise ValueError(msg)
     return int(axis) % ndim
 
 
@@ -158,68 +222,67 @@ def _log_base(base):
     if base is None:
         return None
     if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)):
-        raise TypeError(f"base must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}")
+        msg = f"base must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}"
+        raise TypeError(msg)
     if not (math.isfinite(base) and base > 0 and base != 1):
-        raise ValueError(f"base must be positive, finite and not 1, got {base}")
+        msg = f"base must be positive, finite and not 1, got {base}"
+        raise ValueError(msg)
     return math.log(base)
 
 
-def _prepare(args, names, axis, normalize, xp=None):
-    """Recognise, validate and line up the inputs along the last axis.
-
-    Returns arrays of one namespace and dtype, broadcast against each other,
-    with ``axis`` moved last, and their sums along it.
-    """
+def _check_normalize(normalize):
     if not isinstance(normalize, bool):
-        raise TypeError(f"normalize must be True or False, not {normalize!r}")
-    xp = xp or _namespace(args)
-    like = next((a for a in args if _is_array(a)), None)
-    arrays = [_as_float_array(a, n, xp, like) for a, n in zip(args, names)]
+        msg = f"normalize must be True or False, not {normalize!r}"
+        raise TypeError(msg)
+
+
+def _prepare(xp, arrays, names, axis, normalize):
+    """Validate the inputs and line them up along the last axis (broadcast against each other)."""
     for a, n in zip(arrays, names):
         _check_values(xp, a, n)  # before any reshaping, so indices are the caller's
-
     for a, n in zip(arrays, names):
         if a.ndim == 0:
-            raise ValueError(f"{n} is a scalar; give a vector of weights over the outcomes")
-    # One dtype for all (float32 + float64 -> float64).
-    dtype = arrays[0].dtype
-    for a in arrays[1:]:
-        dtype = xp.result_type(dtype, a.dtype)
-    arrays = [a if a.dtype == dtype else xp.astype(a, dtype) for a in arrays]
+            msg = f"{n} is a scalar; give a vector of weights over the outcomes"
+            raise ValueError(msg)
 
     axes = [_normalise_axis(axis, a.ndim, n) for a, n in zip(arrays, names)]
     lengths = [a.shape[ax] for a, ax in zip(arrays, axes)]
     if len(set(lengths)) > 1:
         detail = ", ".join(f"{n} has {m}" for n, m in zip(names, lengths))
-        raise ValueError(
-            f"the inputs must have the same number of outcomes along axis {axis}: {detail} "
-            f"(shapes {', '.join(str(tuple(a.shape)) for a in arrays)})"
-        )
+        shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+        msg = f"the inputs must have the same number of outcomes along axis {axis}: {detail} (shapes {shapes})"
+        raise ValueError(msg)
     for a, n in zip(arrays, names):
         if any(s == 0 for s in a.shape):
-            raise ValueError(f"{n} is empty (shape {tuple(a.shape)}); a distribution needs at least one outcome")
+            msg = f"{n} is empty (shape {tuple(a.shape)}); a distribution needs at least one outcome"
+            raise ValueError(msg)
 
     arrays = [xp.moveaxis(a, ax, -1) if ax != a.ndim - 1 else a for a, ax in zip(arrays, axes)]
     if len(arrays) > 1:
         try:
             batch = np.broadcast_shapes(*(tuple(a.shape[:-1]) for a in arrays))
         except ValueError:
-            raise ValueError(
-                "the inputs' other axes do not broadcast against each other: "
-                + ", ".join(f"{n} {tuple(a.shape)}" for n, a in zip(names, arrays))
-                + f" (with axis {axis} moved last)"
-            ) from None
+            shapes = ", ".join(f"{n} {tuple(a.shape)}" for n, a in zip(names, arrays))
+            msg = f"the inputs' other axes do not broadcast against each other: {shapes} (with axis {axis} moved last)"
+            raise ValueError(msg) from None
         arrays = [a if tuple(a.shape[:-1]) == batch else xp.broadcast_to(a, (*batch, a.shape[-1])) for a in arrays]
 
-    sums = [xp.sum(a, axis=-1, keepdims=True) for a in arrays]
-    for s, n in zip(sums, names):
-        _check_sums(xp, s, n, normalize, _sum_tolerance(xp, dtype))
-    return _Prepared(xp, arrays, sums, lengths[0])
+    tol = _sum_tolerance(xp, arrays[0].dtype)
+    for a, n in zip(arrays, names):
+        with np.errstate(over="ignore"):  # a sum of huge weights may overflow: it is not used when normalising
+            total = xp.sum(a, axis=-1, keepdims=True)
+        _check_sums(xp, total, n, normalize, tol)
+    return arrays
 
 
 def _sum_tolerance(xp, dtype) -> float:
     """How far from 1 a sum may be and still count as normalised: sqrt(eps) of the dtype."""
     return math.sqrt(float(xp.finfo(dtype).eps))
+
+
+def _batch_index(host, bad):
+    at = np.argwhere(bad)
+    return "" if host.ndim == 0 else f" at batch index {tuple(int(i) for i in at[0]) if host.ndim > 1 else int(at[0][0])}"
 
 
 def _check_sums(xp, s, name, normalize, tol):
@@ -229,25 +292,25 @@ def _check_sums(xp, s, name, normalize, tol):
         return
     if zero:
         host = _to_host(s)[..., 0]
-        at = np.argwhere(host == 0)
-        where = "" if host.ndim == 0 else f" at batch index {tuple(int(i) for i in at[0]) if host.ndim > 1 else int(at[0][0])}"
-        raise ValueError(f"{name} is all zeros{where}; a distribution needs positive total weight")
+        msg = f"{name} is all zeros{_batch_index(host, host == 0)}; a distribution needs positive total weight"
+        raise ValueError(msg)
     if normalize:
         return
-    off = _concrete_any(xp, xp.abs(s - 1) > tol)
-    if off:
+    if _concrete_any(xp, xp.abs(s - 1) > tol):
         host = _to_host(s)[..., 0]
-        bad = np.abs(host - 1) > tol
-        at = np.argwhere(bad)
-        where = "" if host.ndim == 0 else f" at batch index {tuple(int(i) for i in at[0]) if host.ndim > 1 else int(at[0][0])}"
+        bad = ~(np.abs(host - 1) <= tol)
         value = float(host[bad].flat[0])
-        raise ValueError(
-            f"{name} sums to {value!r}{where}, not 1 (tolerance {tol:.1e}); "
+        msg = (
+            f"{name} sums to {value!r}{_batch_index(host, bad)}, not 1 (tolerance {tol:.1e}); "
             "pass normalize=True to treat the values as unnormalised weights (e.g. counts)"
         )
+        raise ValueError(msg)
 
 
-def _finish(xp, value, log_base):
+def _finish(xp, value, log_base, clamp):
+    """Clamp rounding below 0 where exact arithmetic guarantees >= 0, convert the base, unwrap 0-d NumPy."""
+    if clamp:
+        value = xp.where(value < 0, xp.zeros_like(value), value)
     if log_base is not None:
         value = value / log_base
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -258,149 +321,257 @@ def _finish(xp, value, log_base):
 # --------------------------------------------------------------------------- fast path
 
 
-def _fast(rows_fn, args, names, axis, normalize):
-    """Run a fused kernel on plain NumPy inputs.
-
-    Returns ``(rows, sp, sq, s, batch, dtype)``: the inputs as C-contiguous
-    ``(rows, n)`` arrays and the kernel's per-row sums; or None where the generic
-    path should handle the call (other libraries, small or unusual inputs,
-    shapes that need broadcasting or an error message).
-    """
-    if not _kernels.AVAILABLE or not all(type(a) is np.ndarray for a in args):
+def _fast(kind, xp, arrays, names, axis, normalize):
+    """Per-row sums of the fused kernel's terms on plain NumPy inputs, with ``(batch, dtype)``;
+    or None where the generic path should handle the call (other libraries, small or
+    unusual inputs, shapes that need broadcasting or an error message)."""
+    if xp is not np or max(a.size for a in arrays) < _kernels.MIN_SIZE or min(a.size for a in arrays) == 0:
         return None
-    if any(a.dtype.kind not in "iuf" or a.dtype == np.float16 for a in args):
-        return None
-    if min(a.size for a in args) == 0 or max(a.size for a in args) < _kernels.MIN_SIZE:
+    if arrays[0].dtype not in (np.float32, np.float64) or not _kernels.available():
         return None
     try:
-        axes = [_normalise_axis(axis, a.ndim, n) for a, n in zip(args, names)]
+        axes = [_normalise_axis(axis, a.ndim, n) for a, n in zip(arrays, names)]
     except (TypeError, ValueError):
         return None
-    moved = [np.moveaxis(a, ax, -1) for a, ax in zip(args, axes)]
+    moved = [np.moveaxis(a, ax, -1) for a, ax in zip(arrays, axes)]
     if len({a.shape for a in moved}) != 1:
         return None
     shape = moved[0].shape
-    dtype = np.result_type(*moved, np.float32)
-    rows = [np.ascontiguousarray(a, dtype=dtype).reshape(-1, shape[-1]) for a in moved]
-    sp, sq, nneg, s = rows_fn(*rows)
+    rows = [np.ascontiguousarray(a).reshape(-1, shape[-1]) for a in moved]
+    P, Q = rows if len(rows) == 2 else (rows[0], rows[0])
 
-    tol = _sum_tolerance(np, dtype)
-    bad = nneg.any() or not (np.all(np.isfinite(sp)) and np.all(np.isfinite(sq)))
-    bad = bad or np.any(sp == 0) or np.any(sq == 0)
-    bad = bad or (not normalize and (np.any(np.abs(sp - 1) > tol) or np.any(np.abs(sq - 1) > tol)))
-    if bad:  # let the generic checks find and name the problem
-        _prepare(args, names, axis, normalize)
+    def refuse():  # let the generic checks find and name the problem
+        _prepare(xp, arrays, names, axis, normalize)
         raise AssertionError("unreachable: the kernel flagged input that the generic checks accept")  # pragma: no cover
-    return rows, sp, sq, s, shape[:-1], dtype
+
+    if not normalize:
+        # One pass: the sums (to check them) and the formula on the weights as given.
+        sp, sq, nneg, s = _kernels.rows(kind, P, Q)
+        tol = _sum_tolerance(np, P.dtype)
+        if nneg.any() or not (np.all(np.abs(sp - 1) <= tol) and np.all(np.abs(sq - 1) <= tol)):
+            refuse()
+        return s, shape[:-1]
+    # The formula on p / sum p, q / sum q.  One pass where that is accurate (below), else two: the sums,
+    # then the terms of the normalised values (the kernel scales each element).
+    sp, sq, nneg, s = _kernels.rows("sums" if kind == "js" else kind, P, Q)
+    if nneg.any() or np.any(sp == 0) or np.any(sq == 0) or np.isnan(sp).any() or np.isnan(sq).any():
+        refuse()
+    if not (np.all(np.isfinite(sp)) and np.all(np.isfinite(sq))) and not (np.all(np.isfinite(P)) and np.all(np.isfinite(Q))):
+        refuse()
+    cp, cq = _kernels.prescale(sp), _kernels.prescale(sq)
+    ordinary = np.all(cp == 1) and np.all(cq == 1)
+    if ordinary and kind != "js":
+        one = _one_pass(kind, s, sp, sq)
+        if one is not None:
+            return one, shape[:-1]
+    if not ordinary:
+        # Rare: sums that overflow or are subnormal.  Scale those rows by a power of two (exact but for
+        # weights that turn subnormal, negligible against such sums) so that 1 / sum is a normal number.
+        P = np.ascontiguousarray(P, dtype=np.float64) * cp[:, None]
+        Q = P if kind == "entropy" else np.ascontiguousarray(Q, dtype=np.float64) * cq[:, None]
+        sp, sq, _, _ = _kernels.rows("sums", P, Q)
+    _, _, _, s = _kernels.rows(kind, P, Q, (1.0 / sp, 1.0 / sq))
+    return s, shape[:-1]
 
 
-def _fast_out(values, batch, dtype, log_base):
-    return _finish(np, values.reshape(batch).astype(dtype, copy=False), log_base)
+# One pass for normalize=True: with s the sum of a term over the weights as given and sp, sq their
+# sums, the normalised sums are
+#   KL: s/sp - log sp + log sq   (s = sum p log(p/q)),   entropy: s/sp - log sp   (s = sum p log p),
+#   cross-entropy: s/sp - log sq (s = sum p log q).
+# They cancel: rounding adds ~eps M, M = |s/sp| + |log sp| + |log sq|.  Where the result is at least
+# _WELL M, that is at most eps/_WELL = 2e-12 relative and the pass stands; else (near-identical p and q,
+# entropies near 0) the terms are recomputed on the normalised values, where nothing cancels but the terms.
+_WELL = 1e-4
+
+
+def _one_pass(kind, s, sp, sq):
+    """The normalised sum from one pass over the weights, or None where it would cancel."""
+    ls_p, ls_q = np.log(sp), np.log(sq)
+    head = s / sp
+    shift = {"kl": ls_p - ls_q, "entropy": ls_p, "cross": ls_q}[kind]
+    value = head - shift
+    scale = np.abs(head) + np.abs(ls_p) + np.abs(ls_q)
+    # Infinite rows (support mismatch) also take the second pass, which gives each row its own answer.
+    return value if np.all(np.isfinite(value)) and np.all(np.abs(value) >= _WELL * scale) else None
+
+
+def _fast_out(values, batch, dtype, log_base, clamp):
+    return _finish(np, values.reshape(batch).astype(dtype, copy=False), log_base, clamp)
+
+
+# --------------------------------------------------------------------------- the terms, generic path
+
+
+class _View:
+    """Weights ``w`` along the last axis, the values the formula takes (``w / sum w`` when
+    normalising, else ``w``) and, through :meth:`log`, their logarithms even where the
+    normalised value underflows.
+
+    Normalising divides by the row's largest weight first: the scaled weights are at most 1, so
+    their sum (in [1, n]) cannot overflow, and subnormal weights are divided exactly.
+    """
+
+    __slots__ = ("w", "v", "shift")
+
+    def __init__(self, xp, w, normalize):
+        self.w = w
+        self.v, self.shift = w, None
+        if normalize:
+            top = xp.max(w, axis=-1, keepdims=True)  # > 0: all-zero rows were refused
+            scaled = w / top
+            total = xp.sum(scaled, axis=-1, keepdims=True)
+            self.v = scaled / total
+            self.shift = xp.log(top) + xp.log(total)  # log(sum w), which may exceed the float range
+
+    def log(self, xp, mask):
+        """log of the formula's values where mask (0 elsewhere), from the weights themselves."""
+        lw = xp.log(_safe(xp, mask, self.w))
+        return lw if self.shift is None else lw - self.shift
+
+
+def _safe(xp, mask, x):
+    """x where mask, 1 elsewhere: keeps masked-out elements (and their gradients) finite."""
+    return xp.where(mask, x, xp.ones_like(x))
+
+
+def _normal(xp, x):
+    """Positive, normal and finite (a ratio or value whose logarithm is accurate)."""
+    info = xp.finfo(x.dtype)
+    return (x >= info.smallest_normal) & (x <= info.max)
+
+
+def _log_where_normal(xp, view, x, mask):
+    """log of the view's values on mask: of x where it is a normal number, from the weights elsewhere."""
+    direct = mask & _normal(xp, x)
+    return xp.where(direct, xp.log(_safe(xp, direct, x)), view.log(xp, mask & ~direct))
+
+
+_QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}  # log 0, overflowing and 0/0 ratios: masked out
+
+
+@np.errstate(**_QUIET)
+def _kl_terms(xp, P, Q):
+    """p log(p / q) per element: log of the ratio where it is a normal number, else log p - log q."""
+    p, q = P.v, Q.v
+    both = (P.w > 0) & (Q.w > 0)
+    ps, qs = _safe(xp, both, p), _safe(xp, both, q)
+    direct = both & _normal(xp, ps) & _normal(xp, qs) & _normal(xp, ps / qs)
+    ratio = _safe(xp, direct, p) / _safe(xp, direct, q)
+    split = both & ~direct
+    log_ratio = xp.where(direct, xp.log(ratio), P.log(xp, split) - Q.log(xp, split))
+    t = xp.where(both, ps * log_ratio, xp.zeros_like(p))
+    return xp.where((P.w > 0) & (Q.w == 0), xp.full_like(p, math.inf), t)
+
+
+@np.errstate(**_QUIET)
+def _plogq_terms(xp, P, Q):
+    """p log q per element (Q may be P): 0 where p = 0, -inf where q = 0 < p."""
+    both = (P.w > 0) & (Q.w > 0)
+    log_q = _log_where_normal(xp, Q, _safe(xp, both, Q.v), both)
+    t = xp.where(both, _safe(xp, both, P.v) * log_q, xp.zeros_like(P.v))
+    return xp.where((P.w > 0) & (Q.w == 0), xp.full_like(t, -math.inf), t)
+
+
+@np.errstate(**_QUIET)
+def _js_terms(xp, P, Q):
+    """2 JS per element: p log(2p / (p + q)) + q log(2q / (p + q)).
+
+    The ratios are at most 2 and at least the (normalised) weight itself, so they neither
+    overflow nor underflow to 0; m = (p + q) / 2 is never formed (it would round a lone
+    smallest subnormal to 0).
+    """
+    p, q = P.v, Q.v
+    total = p + q
+    t = xp.zeros_like(p)
+    for x in (p, q):
+        pos = x > 0
+        xs = _safe(xp, pos, x)
+        t = t + xp.where(pos, xs * xp.log((xs + xs) / _safe(xp, pos, total)), xp.zeros_like(x))
+    return t
 
 
 # --------------------------------------------------------------------------- the divergences
 
 
-def _plogp_ratio(xp, p, q):
-    """Elementwise p (log p - log q) with 0 log 0 = 0 and gradients that stay finite at p = 0.
-
-    log(0) = -inf where q = 0 < p is the answer (+inf), so NumPy's warning about it is silenced.
-    """
-    pos = p > 0
-    one = xp.ones_like(p)
-    p_safe = xp.where(pos, p, one)
-    q_safe = xp.where(pos, q, one)
-    with np.errstate(divide="ignore"):
-        log_q = xp.log(q_safe)
-    return xp.where(pos, p_safe * (xp.log(p_safe) - log_q), xp.zeros_like(p))
-
-
-def _plog(xp, p, y):
-    """Elementwise p log y with 0 log y = 0 (any y), finite gradients at p = 0."""
-    pos = p > 0
-    one = xp.ones_like(p)
-    with np.errstate(divide="ignore"):
-        log_y = xp.log(xp.where(pos, y, one))
-    return xp.where(pos, xp.where(pos, p, one) * log_y, xp.zeros_like(p))
-
-
-# Normalisation from the sums, shared by both paths: with s the sum over unnormalised
-# weights and sp, sq their totals,
-#   D(p||q) = s/sp - log sp + log sq,   s = sum p (log p - log q)
-#   H(p)    = log sp - s/sp,            s = sum p log p
-#   H(p,q)  = log sq - s/sp,            s = sum p log q
-# so nothing tiny is ever divided (a subnormal q / sq would lose its digits).
+def _generic(xp, arrays, names, axis, normalize):
+    arrays = _prepare(xp, arrays, names, axis, normalize)
+    return [_View(xp, a, normalize) for a in arrays]
 
 
 def kl(p, q, *, axis=-1, base=None, normalize=False):
-    """Kullback–Leibler divergence D(p || q) = sum p log(p / q) along ``axis``.
+    """Kullback–Leibler divergence D(p || q) = sum p (log p - log q) along ``axis``.
 
     ``p`` and ``q`` are non-negative weights over the same outcomes; see the
-    module docstring for normalisation, zeros and bases.  Returns ``+inf``
-    where q = 0 and p > 0.
+    module docstring for normalisation, zeros, dtypes and bases.  Returns
+    ``+inf`` where q = 0 and p > 0.
+
+    Gradients: with ``normalize=False`` those of the formula on the given
+    values, dD/dp = log(p/q) + 1 and dD/dq = -p/q (as
+    ``torch.nn.functional.kl_div``); with ``normalize=True`` those of
+    D(p/sum p || q/sum q), dD/dp_i = (log(pn_i/qn_i) - D)/sum p and
+    dD/dq_i = (1 - pn_i/qn_i)/sum q.
     """
     log_base = _log_base(base)
+    _check_normalize(normalize)
     names = ("p", "q")
-    fast = _fast(_kernels.kl_rows, (p, q), names, axis, normalize)
+    xp, arrays = _inputs((p, q), names)
+    fast = _fast("kl", xp, arrays, names, axis, normalize)
     if fast is not None:
-        _, sp, sq, s, batch, dtype = fast
-        return _fast_out(s / sp - np.log(sp) + np.log(sq), batch, dtype, log_base)
-
-    prep = _prepare((p, q), names, axis, normalize)
-    xp = prep.xp
-    (p, q), (sp, sq) = prep.arrays, (s[..., 0] for s in prep.sums)
-    d = xp.sum(_plogp_ratio(xp, p, q), axis=-1) / sp - xp.log(sp) + xp.log(sq)
-    return _finish(xp, d, log_base)
+        return _fast_out(fast[0], fast[1], arrays[0].dtype, log_base, normalize)
+    P, Q = _generic(xp, arrays, names, axis, normalize)
+    # Normalised, D >= 0 (Gibbs' inequality); as given, sums that differ within tolerance may take it below.
+    return _finish(xp, xp.sum(_kl_terms(xp, P, Q), axis=-1), log_base, normalize)
 
 
 def entropy(p, *, axis=-1, base=None, normalize=False):
-    """Shannon entropy H(p) = -sum p log p along ``axis``."""
-    log_base = _log_base(base)
-    fast = _fast(_kernels.entropy_rows, (p,), ("p",), axis, normalize)
-    if fast is not None:
-        _, sp, _, s, batch, dtype = fast
-        return _fast_out(np.log(sp) - s / sp, batch, dtype, log_base)
+    """Shannon entropy H(p) = -sum p log p along ``axis``.
 
-    prep = _prepare((p,), ("p",), axis, normalize)
-    xp = prep.xp
-    p, sp = prep.arrays[0], prep.sums[0][..., 0]
-    h = xp.log(sp) - xp.sum(_plog(xp, p, p), axis=-1) / sp
-    return _finish(xp, h, log_base)
+    Gradients: with ``normalize=False`` dH/dp = -(log p + 1); with
+    ``normalize=True`` those of H(p/sum p), dH/dp_i = -(log pn_i + H)/sum p.
+    """
+    log_base = _log_base(base)
+    _check_normalize(normalize)
+    xp, arrays = _inputs((p,), ("p",))
+    fast = _fast("entropy", xp, arrays, ("p",), axis, normalize)
+    if fast is not None:
+        return _fast_out(-fast[0], fast[1], arrays[0].dtype, log_base, normalize)
+    (P,) = _generic(xp, arrays, ("p",), axis, normalize)
+    return _finish(xp, -xp.sum(_plogq_terms(xp, P, P), axis=-1), log_base, normalize)
 
 
 def cross_entropy(p, q, *, axis=-1, base=None, normalize=False):
-    """Cross-entropy H(p, q) = -sum p log q = H(p) + D(p || q) along ``axis``."""
-    log_base = _log_base(base)
-    names = ("p", "q")
-    fast = _fast(_kernels.cross_entropy_rows, (p, q), names, axis, normalize)
-    if fast is not None:
-        _, sp, sq, s, batch, dtype = fast
-        return _fast_out(np.log(sq) - s / sp, batch, dtype, log_base)
+    """Cross-entropy H(p, q) = -sum p log q = H(p) + D(p || q) along ``axis``.
 
-    prep = _prepare((p, q), names, axis, normalize)
-    xp = prep.xp
-    (p, q), (sp, sq) = prep.arrays, (s[..., 0] for s in prep.sums)
-    h = xp.log(sq) - xp.sum(_plog(xp, p, q), axis=-1) / sp
-    return _finish(xp, h, log_base)
+    Gradients: with ``normalize=False`` dH/dp = -log q and dH/dq = -p/q; with
+    ``normalize=True`` those of H(p/sum p, q/sum q).
+    """
+    log_base = _log_base(base)
+    _check_normalize(normalize)
+    names = ("p", "q")
+    xp, arrays = _inputs((p, q), names)
+    fast = _fast("cross", xp, arrays, names, axis, normalize)
+    if fast is not None:
+        return _fast_out(-fast[0], fast[1], arrays[0].dtype, log_base, normalize)
+    P, Q = _generic(xp, arrays, names, axis, normalize)
+    return _finish(xp, -xp.sum(_plogq_terms(xp, P, Q), axis=-1), log_base, normalize)
 
 
 def js(p, q, *, axis=-1, base=None, normalize=False):
     """Jensen–Shannon divergence ½ D(p || m) + ½ D(q || m), m = ½ (p + q).
 
     This is the divergence, not the distance: ``scipy.spatial.distance.jensenshannon``
-    returns its square root.  Always finite, at most log 2 (1 bit).
+    returns its square root.  Always finite, at most log 2 (1 bit).  With
+    ``normalize=False`` it is that formula on the given vectors (no
+    renormalisation; gradient dJS/dp = ½ log(2p / (p + q))), with
+    ``normalize=True`` on p/sum p and q/sum q.  Non-negative for any weights
+    (log-sum inequality), so rounding below 0 is reported as 0.
     """
     log_base = _log_base(base)
+    _check_normalize(normalize)
     names = ("p", "q")
-    fast = _fast(_kernels.row_sums, (p, q), names, axis, normalize)
+    xp, arrays = _inputs((p, q), names)
+    fast = _fast("js", xp, arrays, names, axis, normalize)
     if fast is not None:
-        (P, Q), sp, sq, _, batch, dtype = fast
-        return _fast_out(0.5 * _kernels.js_rows(P, Q, 1.0 / sp, 1.0 / sq), batch, dtype, log_base)
-
-    prep = _prepare((p, q), names, axis, normalize)
-    xp = prep.xp
-    (p, q), (sp, sq) = prep.arrays, prep.sums
-    pn, qn = p / sp, q / sq
-    m = 0.5 * (pn + qn)
-    d = 0.5 * xp.sum(_plogp_ratio(xp, pn, m) + _plogp_ratio(xp, qn, m), axis=-1)
-    return _finish(xp, d, log_base)
+        return _fast_out(0.5 * fast[0], fast[1], arrays[0].dtype, log_base, True)
+    P, Q = _generic(xp, arrays, names, axis, normalize)
+    return _finish(xp, 0.5 * xp.sum(_js_terms(xp, P, Q), axis=-1), log_base, True)

@@ -65,10 +65,10 @@ def _function():
 def normal_kl(backend, mp, sp, mq, sq):
     """D(N(mp, sp^2) || N(mq, sq^2)) through the fused kernel, or None where it does not apply
     (numba missing, batches below the kernel's MIN_SIZE, tensors off the CPU)."""
-    if not _kernels.AVAILABLE:
-        return None
     xs = (mp, sp, mq, sq)
     if max(x.numel() if backend == "torch" else np.size(x) for x in xs) < _kernels.MIN_SIZE:
+        return None
+    if not _kernels.available():  # imports numba: only once a batch is large enough to use it
         return None
     if backend == "numpy":
         return _kernels.normal_kl(*xs)

@@ -1,0 +1,210 @@
+"""Regression tests for probability vectors (issue 12, classes 8, 9 and 11), each named for what broke.
+
+References: mpmath at 50 digits on the exact input values, scipy.stats.entropy, closed forms
+(D(p||p) = 0, H(uniform on n) = log n), torch.nn.functional.kl_div and jax.scipy.special.rel_entr
+(the gradients of the unnormalised formula), and hand-derived derivatives.
+"""
+
+import math
+import subprocess
+import sys
+
+import mpmath as mp
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import kullback as kb
+
+
+def _mp_kl(p, q, normalize=True):
+    """D(p || q) by mpmath at 50 digits on the exact float values."""
+    with mp.workdps(50):
+        P = [mp.mpf(float(v)) for v in p]
+        Q = [mp.mpf(float(v)) for v in q]
+        if normalize:
+            sP, sQ = mp.fsum(P), mp.fsum(Q)
+            P, Q = [x / sP for x in P], [y / sQ for y in Q]
+        return mp.fsum(x * mp.log(x / y) for x, y in zip(P, Q) if x > 0)
+
+
+# --------------------------------------------------------------------------- class 8: vectors at the edges
+
+
+@pytest.mark.parametrize("n", [10, 20_000])
+def test_huge_weights_do_not_overflow_the_sums(path, n):
+    """Was AssertionError: unreachable (n = 20 000, kernel) and NaN (n = 10); scipy gives 0.0.
+
+    Identical rows: D = JS = 0 exactly; the uniform law on n outcomes has H = log n.
+    """
+    w = np.full(n, 1e305)
+    assert kb.kl(w, w, normalize=True) == 0.0
+    assert kb.js(w, w, normalize=True) == 0.0
+    assert float(kb.entropy(w, normalize=True)) == pytest.approx(math.log(n), rel=1e-14)
+    assert float(kb.cross_entropy(w, w, normalize=True)) == pytest.approx(math.log(n), rel=1e-14)
+    # a non-trivial pair at the top of the range: D is scale-free, so that of the pattern (mpmath)
+    pattern = np.resize([1.0, 3.0, 0.5, 1.7], n)
+    other = np.resize([2.0, 1.0, 1.0, 0.25], n)
+    got = kb.kl(pattern * 5e307, other * 7e307, normalize=True)  # each below the float64 maximum 1.8e308
+    assert float(got) == pytest.approx(float(_mp_kl(pattern, other)), rel=1e-12)
+
+
+def test_subnormal_weights_give_non_negative_divergences(path):
+    """Was -2.9e-8 (s / sum p lost every digit of a subnormal sum); truth by mpmath is 1.5e-7."""
+    p = np.array([1.230e-321, 4.481e-321, 9.649e-321, 1.324e-321, 3.789e-321])
+    q = np.array([1.230e-321, 4.481e-321, 9.649e-321, 1.324e-321, 3.794e-321])
+    P, Q = np.tile(p, 4000), np.tile(q, 4000)  # and through the kernel's chunks
+    for a, b in ((p, q), (P, Q)):
+        got = kb.kl(a, b, normalize=True)
+        assert got >= 0
+        assert float(got) == pytest.approx(float(_mp_kl(p, q)), rel=1e-10)
+        assert kb.js(a, b, normalize=True) >= 0
+        assert float(kb.entropy(a, normalize=True)) == pytest.approx(st.entropy(p / p.max()) + math.log(len(a) / len(p)), rel=1e-12)
+
+
+def test_tiny_normalised_weights_keep_their_logarithm(path):
+    """q = [1, 1e-300] normalises to a value whose ratio with p overflows; p = [1e300, 1e-300] to one that
+    underflows: D is still finite and right (mpmath), and a zero of q under such a p is still +inf."""
+    p = np.array([1.0, 1.0])
+    q = np.array([1e300, 1e-300])
+    assert float(kb.kl(p, q, normalize=True)) == pytest.approx(float(_mp_kl(p, q)), rel=1e-12)
+    assert float(kb.cross_entropy(p, q, normalize=True)) == pytest.approx(float(_mp_kl(p, q) + mp.log(2)), rel=1e-12)
+    assert kb.kl(np.array([1e300, 1e-300]), np.array([1.0, 0.0]), normalize=True) == math.inf
+
+
+def test_float32_beside_a_list_uses_float32_tolerance(path):
+    """A list joins the array's dtype: a float32 p whose sum is off by float32 rounding (~1e-7 > sqrt(eps64))
+    was refused at float64's tolerance.  Reference: scipy.stats.entropy in float64 on the float32 values."""
+    p = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    p[0] += np.float32(2e-7)  # sum 1 + 2e-7: within sqrt(eps32) = 3.5e-4, outside sqrt(eps64) = 1.5e-8
+    q = [0.25, 0.25, 0.25, 0.25]
+    d = kb.kl(p, q)
+    assert d.dtype == np.float32
+    assert float(d) == pytest.approx(st.entropy(p.astype(np.float64), q), rel=1e-5)
+    assert kb.kl(q, p).dtype == np.float32
+
+
+@pytest.mark.parametrize("n", [200, 20_000])
+def test_integer_counts_give_the_default_float_at_every_length(path, n):
+    """int16 counts gave float64 at n = 200 and float32 at n = 20 000 (kernel); one rule: float64 for NumPy."""
+    counts = (np.arange(n) % 7 + 1).astype(np.int16)
+    h = kb.entropy(counts, normalize=True)
+    assert h.dtype == np.float64
+    assert float(h) == pytest.approx(st.entropy(counts.astype(np.float64)), rel=1e-12)
+    assert kb.kl(counts, counts[::-1], normalize=True).dtype == np.float64
+    assert kb.kl(counts.astype(np.float32), counts, normalize=True).dtype == np.float64  # integers count in float64
+
+
+def test_pandas_series_and_other_array_likes_are_accepted():
+    """pandas Series were refused (scipy accepts them); any array-like works and gives NumPy results."""
+    pd = pytest.importorskip("pandas")
+    p, q = [0.36, 0.48, 0.16], [1 / 3, 1 / 3, 1 / 3]
+    ref = st.entropy(p, q)
+    assert float(kb.kl(pd.Series(p), pd.Series(q))) == pytest.approx(ref, rel=1e-14)
+    assert float(kb.kl(memoryview(np.array(p)), tuple(q))) == pytest.approx(ref, rel=1e-14)
+    frame = pd.DataFrame({"p": p, "q": q})
+    d = kb.kl(frame[["p"]], frame[["q"]], axis=0)
+    assert isinstance(d, np.ndarray) and float(d[0]) == pytest.approx(ref, rel=1e-14)
+    xr = pytest.importorskip("xarray")
+    assert float(kb.kl(xr.DataArray(p), xr.DataArray(q))) == pytest.approx(ref, rel=1e-14)
+
+
+# --------------------------------------------------------------------------- class 9: gradients
+
+
+def test_unnormalised_gradient_is_that_of_the_formula_torch():
+    """normalize=False differentiated as if renormalised (d/dp = log(p/q) - D); now d/dp = log(p/q) + 1,
+    d/dq = -p/q, as torch.nn.functional.kl_div(log q, p, reduction='sum') (the peer)."""
+    torch = pytest.importorskip("torch")
+    p0 = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    q0 = torch.tensor([0.1, 0.6, 0.3], dtype=torch.float64)
+    p, q = p0.clone().requires_grad_(), q0.clone().requires_grad_()
+    kb.kl(p, q).backward()
+    torch.testing.assert_close(p.grad, (p0 / q0).log() + 1, rtol=1e-14, atol=0)
+    torch.testing.assert_close(q.grad, -p0 / q0, rtol=1e-14, atol=0)
+    pp, qq = p0.clone().requires_grad_(), q0.clone().requires_grad_()
+    torch.nn.functional.kl_div(qq.log(), pp, reduction="sum").backward()
+    torch.testing.assert_close(p.grad, pp.grad, rtol=1e-14, atol=0)
+    torch.testing.assert_close(q.grad, qq.grad, rtol=1e-14, atol=0)
+    # and the Hessian (what Fisher information and Newton steps use): diag(1/p) in p, diag(p/q^2) in q
+    h_p = torch.autograd.functional.hessian(lambda x: kb.kl(x, q0), p0)
+    torch.testing.assert_close(h_p, torch.diag(1 / p0), rtol=1e-13, atol=1e-14)
+    h_q = torch.autograd.functional.hessian(lambda y: kb.kl(p0, y), q0)
+    torch.testing.assert_close(h_q, torch.diag(p0 / q0**2), rtol=1e-13, atol=1e-14)
+
+
+def test_unnormalised_gradients_of_entropy_cross_entropy_and_js_torch():
+    """Hand-derived: dH/dp = -(log p + 1); dH(p,q)/dp = -log q, /dq = -p/q; dJS/dp = ½ log(2p/(p+q)),
+    the JS of the given vectors with m = (p+q)/2 (no renormalisation)."""
+    torch = pytest.importorskip("torch")
+    p0 = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    q0 = torch.tensor([0.1, 0.6, 0.3], dtype=torch.float64)
+    p = p0.clone().requires_grad_()
+    kb.entropy(p).backward()
+    torch.testing.assert_close(p.grad, -(p0.log() + 1), rtol=1e-14, atol=0)
+    p, q = p0.clone().requires_grad_(), q0.clone().requires_grad_()
+    kb.cross_entropy(p, q).backward()
+    torch.testing.assert_close(p.grad, -q0.log(), rtol=1e-14, atol=0)
+    torch.testing.assert_close(q.grad, -p0 / q0, rtol=1e-14, atol=0)
+    p, q = p0.clone().requires_grad_(), q0.clone().requires_grad_()
+    kb.js(p, q).backward()
+    torch.testing.assert_close(p.grad, 0.5 * (2 * p0 / (p0 + q0)).log(), rtol=1e-14, atol=1e-16)
+    torch.testing.assert_close(q.grad, 0.5 * (2 * q0 / (p0 + q0)).log(), rtol=1e-14, atol=1e-16)
+
+
+def test_normalised_gradient_is_that_of_the_normalised_function_torch():
+    """normalize=True keeps the gradient of D(p/sum p || q/sum q): hand-derived
+    dD/dp_i = (log(pn_i/qn_i) - D)/sum p, dD/dq_i = (1 - pn_i/qn_i)/sum q; and gradcheck."""
+    torch = pytest.importorskip("torch")
+    p0 = torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64)
+    q0 = torch.tensor([1.0, 6.0, 3.0, 0.0][:3], dtype=torch.float64)
+    p, q = p0.clone().requires_grad_(), q0.clone().requires_grad_()
+    d = kb.kl(p, q, normalize=True)
+    d.backward()
+    pn, qn = p0 / p0.sum(), q0 / q0.sum()
+    torch.testing.assert_close(p.grad, ((pn / qn).log() - d.detach()) / p0.sum(), rtol=1e-13, atol=1e-16)
+    torch.testing.assert_close(q.grad, (1 - pn / qn) / q0.sum(), rtol=1e-13, atol=1e-16)
+    for f in (kb.entropy, kb.cross_entropy, kb.js):
+        args = (p0.clone().requires_grad_(),) if f is kb.entropy else (p0.clone().requires_grad_(), q0.clone().requires_grad_())
+        assert torch.autograd.gradcheck(lambda *a, f=f: f(*a, normalize=True), args)
+
+
+def test_unnormalised_gradient_is_that_of_the_formula_jax():
+    """jax.grad matches jax.grad of sum(jax.scipy.special.rel_entr(p, q)) (the formula sum p log(p/q))."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    p = jnp.asarray([0.2, 0.3, 0.5])
+    q = jnp.asarray([0.1, 0.6, 0.3])
+    for argnum in (0, 1):
+        got = jax.grad(lambda p, q: kb.kl(p, q), argnums=argnum)(p, q)
+        ref = jax.grad(lambda p, q: jnp.sum(jax.scipy.special.rel_entr(p, q)), argnums=argnum)(p, q)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda p: kb.entropy(p))(p)), -(np.log(np.asarray(p)) + 1), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- class 11: start-up
+
+
+def test_first_call_on_lists_imports_no_heavy_library():
+    """The first kb.kl of two lists imported torch (and numba, scipy.stats): a fresh process must not."""
+    code = (
+        "import sys, kullback as kb; kb.kl([.5, .5], [.25, .75]); kb.js([.5, .5], [.25, .75]); kb.entropy([1, 2]+[3], normalize=True); "
+        "print(' '.join(m for m in ('torch', 'jax', 'numba', 'llvmlite', 'scipy.stats', 'array_api_compat.numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == []
+
+
+def test_kernels_import_numba_only_when_a_kernel_is_needed():
+    """_kernels imported numba at module import (0.3 s at every `import kullback`); now only on first use:
+    AVAILABLE is evaluated lazily, a small normal-pair KL (distributions/_fused.py) does not need it, a
+    large vector does."""
+    code = (
+        "import sys, numpy as np, scipy.stats as st, kullback as kb; from kullback import _kernels; "
+        "kb.kl(st.norm(0, 1), st.norm(1, 2)); a = 'numba' in sys.modules; "
+        "ok = _kernels.AVAILABLE; kb.kl(np.full(1 << 15, 2.0**-15), np.full(1 << 15, 2.0**-15)); "
+        "print(a, ok, 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.split() == ["False", "True", "True"]
