@@ -216,26 +216,6 @@ def test_cli_module_imports_nothing_heavy_beyond_the_package():
     assert _fresh(code) == set()
 
 
-def _heavy_at_import() -> dict[str, set[str]]:
-    """What importing the package, and its vector room, loads today (files the CLI does not own)."""
-    code = (
-        f"import sys\nimport kullback\nprint(*[m for m in {_HEAVY!r} if m in sys.modules])\n"
-        f"import kullback.discrete\nprint(*[m for m in {_HEAVY!r} if m in sys.modules])"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    package, discrete = (set(line.split()) for line in r.stdout.splitlines())
-    return {"package": package, "discrete": discrete}
-
-
-_AT_IMPORT = _heavy_at_import()
-
-
-@pytest.mark.xfail(
-    bool(_AT_IMPORT["package"]),
-    strict=True,
-    reason=f"kullback/__init__.py loads {sorted(_AT_IMPORT['package'])} at import (via _api -> discrete -> _kernels); "
-    "the mark lifts itself once it is lazy",
-)
 def test_version_and_help_import_no_numerics():
     """`kullback --version` took 1.3-1.7 s in a fresh process: the package pulled numpy, scipy and numba."""
     code = (
@@ -255,7 +235,4 @@ def test_kl_on_a_small_csv_imports_no_scipy_stats_or_torch():
         " '--p', 'binomial', '--q', 'uniform']) == 0\n"
         "print(*[m for m in ('scipy.stats', 'torch', 'jax', 'numba') if m in sys.modules])"
     )
-    loaded = _fresh(code)
-    assert loaded <= {"numba"}
-    if "numba" not in _AT_IMPORT["discrete"]:  # kullback._kernels imports numba at its top today; then the CLI must not add it
-        assert loaded == set()
+    assert _fresh(code) == set()

@@ -6,34 +6,37 @@ The public face only; see ``shared/DESIGN.md`` for the contract.
 >>> round(float(kb.kl([0.36, 0.48, 0.16], [1/3, 1/3, 1/3])), 7)
 0.0852996
 
-The estimators (``estimate_kl``, ``estimate_entropy``, ``estimate_js``,
-``kl_bounds``, ``Estimate``, ``TieWarning``) live in :mod:`kullback.estimation`,
-which needs scipy: it is imported on first use, so ``import kullback`` stays fast.
+Every public name is imported on first use (the divergences need NumPy, the
+estimators in :mod:`kullback.estimation` scipy), so ``import kullback`` is instant.
 """
 
-from ._api import cross_entropy, entropy, js, kl
 from ._warnings import AccuracyWarning
 
 __version__ = "0.1.0"
 
-# public name -> the module of kullback.estimation that defines it (imported on first access)
+# public name -> the module that defines it, imported on first access: `import kullback` loads
+# nothing heavy (not even NumPy), so `kullback --version` is instant
 _LAZY = {
-    "estimate_kl": "_dispatch",
-    "estimate_entropy": "_dispatch",
-    "estimate_js": "_dispatch",
-    "kl_bounds": "_bounds",
-    "Estimate": "_result",
-    "TieWarning": "_knn",
+    "kl": "._api",
+    "entropy": "._api",
+    "cross_entropy": "._api",
+    "js": "._api",
+    "estimate_kl": ".estimation._dispatch",
+    "estimate_entropy": ".estimation._dispatch",
+    "estimate_js": ".estimation._dispatch",
+    "kl_bounds": ".estimation._bounds",
+    "Estimate": ".estimation._result",
+    "TieWarning": ".estimation._knn",
 }
 
-__all__ = ["__version__", "kl", "entropy", "cross_entropy", "js", "AccuracyWarning", *_LAZY]
+__all__ = ["__version__", "AccuracyWarning", *_LAZY]
 
 
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(f".estimation.{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     msg = f"module 'kullback' has no attribute {name!r}"

@@ -68,6 +68,19 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
 
     ``+inf`` where q = 0 but p > 0: that is the true divergence.
 
+    Any array-like (pandas Series, memoryviews, objects with ``__array__``)
+    is taken as NumPy.  A floating array keeps its dtype (a list beside it
+    joins it, and is checked at that dtype's tolerance); integer counts compute
+    in the default float (float64 for NumPy).
+
+    Gradients: with ``normalize=False`` the function differentiated is the
+    formula as written, sum p (log p - log q) on the given values, so
+    dD/dp = log(p/q) + 1 and dD/dq = -p/q (as ``torch.nn.functional.kl_div``
+    and ``jax.grad`` of ``scipy.special.rel_entr``); with ``normalize=True`` it
+    is the divergence of p/sum(p) from q/sum(q), whose gradient is that of the
+    normalised function.  The same holds for :func:`entropy`,
+    :func:`cross_entropy` and :func:`js`.
+
     p, q may instead be distribution objects — scipy.stats frozen
     distributions (``st.norm(0, 1)``, ``st.Normal(mu=0, sigma=1)``) or
     torch.distributions objects: then D(p||q) comes from a closed form, else a
