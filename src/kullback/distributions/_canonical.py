@@ -264,6 +264,7 @@ _DOMAINS = {
     "bernoulli": {"p": (0, True, 1, True)},
     "binomial": {"p": (0, True, 1, True), "n": (0, True, math.inf, False)},
     "geometric": {"p": (0, False, 1, True)},
+    "categorical": {"probs": (0, True, math.inf, False)},
 }
 
 

@@ -1,0 +1,240 @@
+"""Regression tests for the same-family closed forms (issue 12, classes 1-4), one per reported example.
+
+Every expected value is mpmath's: :func:`mpref.same_kl` evaluates the textbook closed form
+(typed in independently of kullback's regrouped formulas) at 50+ digits, at the parameters exactly
+as the float64 / float32 inputs hold them.
+"""
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+import scipy.stats as st
+import torch
+import torch.distributions as D
+
+import kullback as kb
+from kullback.distributions._ops import Ops
+from kullback.distributions._same import SAME
+
+from . import mpref
+
+F32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def f32(x):
+    return torch.tensor(x, dtype=torch.float32)
+
+
+def f64(x):
+    return torch.tensor(x, dtype=torch.float64)
+
+
+def ref(family, P, Q):
+    return float(mpref.same_kl(family, P, Q))
+
+
+def r32(x):
+    return float(np.float32(x))
+
+
+# ---------------------------------------------------------------- class 1: a wrong closed form
+
+
+def test_cauchy_far_apart_keeps_the_one_in_log_1_plus():
+    """log(((gp + gq)^2 + d^2) / (4 gp gq)) = log 3.25 for d = 3, unit scales (was 0.8109: the m > 1 branch
+    dropped the 1/m^2 term)."""
+    want = ref("cauchy", {"loc": 0.0, "scale": 1.0}, {"loc": 3.0, "scale": 1.0})
+    assert want == pytest.approx(math.log(3.25), rel=1e-15)
+    assert kb.kl(st.cauchy(0, 1), st.cauchy(3, 1)) == pytest.approx(want, rel=1e-14)
+    assert kb.kl(D.Cauchy(f64(0.0), f64(1.0)), D.Cauchy(f64(3.0), f64(1.0))).item() == pytest.approx(want, rel=1e-14)
+
+
+def test_cauchy_very_different_scales_keep_the_one_in_log_1_plus():
+    """u = (gp - gq)/(2 sqrt(gp gq)) > 1 took the same broken branch."""
+    want = ref("cauchy", {"loc": 0.0, "scale": 1.0}, {"loc": 0.0, "scale": 100.0})
+    assert kb.kl(st.cauchy(0, 1), st.cauchy(0, 100)) == pytest.approx(want, rel=1e-14)
+
+
+# ---------------------------------------------------------------- class 2: narrow shifted laws
+
+
+def test_narrow_shifted_laplace_does_not_cancel_to_zero():
+    """Laplace(1, 1e-30) || Laplace(0, 1) = 69.078 (was 0.0: |d|/bq - |d|/bp cancelled 1e30 against 1e30)."""
+    want = ref("laplace", {"loc": 1.0, "scale": 1e-30}, {"loc": 0.0, "scale": 1.0})
+    assert want == pytest.approx(69.0776, rel=1e-5)
+    assert kb.kl(st.laplace(1, 1e-30), st.laplace(0, 1)) == pytest.approx(want, rel=1e-13)
+
+
+def test_float32_narrow_shifted_laplace_is_not_zero():
+    got = kb.kl(D.Laplace(f32(1.0), f32(1e-10)), D.Laplace(f32(0.0), f32(1.0)))
+    assert got.dtype == torch.float32
+    want = ref("laplace", {"loc": 1.0, "scale": r32(1e-10)}, {"loc": 0.0, "scale": 1.0})
+    assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_float32_laplace_at_1e38_scales_is_inf_not_nan():
+    """Laplace(1000, 1e-38) || Laplace(0, 1e-38): the truth 1000/1e-38 = 1e41 exceeds float32's range."""
+    assert ref("laplace", {"loc": 1000.0, "scale": r32(1e-38)}, {"loc": 0.0, "scale": r32(1e-38)}) > F32_MAX
+    got = kb.kl(D.Laplace(f32(1000.0), f32(1e-38)), D.Laplace(f32(0.0), f32(1e-38)))
+    assert got.item() == math.inf
+
+
+@pytest.mark.parametrize("p, q", [((1.0, 1e-38), (0.0, 1e-38)), ((0.0, 1e-38), (0.0, 1.0)), ((0.0, 1.0), (1e-30, 1e-38))])
+def test_float32_cauchy_at_1e38_scales_is_not_nan(p, q):
+    got = kb.kl(D.Cauchy(f32(p[0]), f32(p[1])), D.Cauchy(f32(q[0]), f32(q[1])))
+    want = ref("cauchy", {"loc": r32(p[0]), "scale": r32(p[1])}, {"loc": r32(q[0]), "scale": r32(q[1])})
+    assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_narrow_cauchy_far_away_is_not_nan():
+    """Cauchy(1e200, 1e-300) || Cauchy(0, 1): (mp - mq)/(2 sqrt(gp gq)) overflowed to inf - inf."""
+    want = ref("cauchy", {"loc": 1e200, "scale": 1e-300}, {"loc": 0.0, "scale": 1.0})
+    assert kb.kl(st.cauchy(1e200, 1e-300), st.cauchy(0, 1)) == pytest.approx(want, rel=1e-14)
+
+
+def test_float32_gumbel_far_from_a_narrow_q_is_inf_not_nan():
+    """Gumbel(1000, 1) || Gumbel(0, 1e-38): D ~ 1000/1e-38 = 1e41 > float32's largest number."""
+    assert ref("gumbel", {"loc": 1000.0, "scale": 1.0}, {"loc": 0.0, "scale": r32(1e-38)}) > F32_MAX
+    assert kb.kl(D.Gumbel(f32(1000.0), f32(1.0)), D.Gumbel(f32(0.0), f32(1e-38))).item() == math.inf
+
+
+def test_gumbel_subnormal_scale_ratio_keeps_its_digits():
+    """sp/sq = 1e-317 is subnormal: log of the rounded ratio lost 7 digits (fuzzer find)."""
+    P, Q = {"loc": -0.001, "scale": 1e-26}, {"loc": -0.001, "scale": 1e291}
+    assert kb.kl(st.gumbel_r(**P), st.gumbel_r(**Q)) == pytest.approx(ref("gumbel", P, Q), rel=1e-13)
+
+
+# ---------------------------------------------------------------- class 3: large parameters
+
+
+def test_gamma_large_near_identical_shapes_are_positive_and_right():
+    """Gamma(1e8) || Gamma(1e8 + 1) = 5.0e-9 (was -2.4e-7)."""
+    want = ref("gamma", {"concentration": 1e8, "rate": 1.0}, {"concentration": 1e8 + 1, "rate": 1.0})
+    assert want == pytest.approx(5.0e-9, rel=1e-8)
+    assert kb.kl(st.gamma(1e8), st.gamma(1e8 + 1)) == pytest.approx(want, rel=1e-12)
+
+
+def test_beta_large_near_identical_parameters_are_right():
+    P, Q = {"a": 1e8, "b": 2e8}, {"a": 1e8 + 1, "b": 2e8}
+    assert kb.kl(st.beta(1e8, 2e8), st.beta(1e8 + 1, 2e8)) == pytest.approx(ref("beta", P, Q), rel=1e-12)
+
+
+def test_dirichlet_large_near_identical_concentrations_are_right():
+    P, Q = {"alpha": [1e8, 2e8, 3e8]}, {"alpha": [1e8 + 1, 2e8, 3e8]}
+    got = kb.kl(st.dirichlet(P["alpha"]), st.dirichlet(Q["alpha"]))
+    assert got == pytest.approx(ref("dirichlet", P, Q), rel=1e-12)
+
+
+def test_poisson_large_near_identical_rates_are_right():
+    want = ref("poisson", {"rate": 1e8}, {"rate": 1e8 + 1})
+    assert kb.kl(st.poisson(1e8), st.poisson(1e8 + 1)) == pytest.approx(want, rel=1e-12)
+
+
+def test_poisson_1e12_rates_keep_their_digits():
+    """Poisson(1e12) || Poisson(1e12 (1 + 1e-6)) = 0.4999997 (was 0.49988)."""
+    lq = 1e12 * (1 + 1e-6)
+    want = ref("poisson", {"rate": 1e12}, {"rate": lq})
+    assert want == pytest.approx(0.4999997, rel=1e-6)
+    assert kb.kl(st.poisson(1e12), st.poisson(lq)) == pytest.approx(want, rel=1e-12)
+
+
+def test_von_mises_large_near_identical_concentrations_are_right():
+    P, Q = {"loc": 0.0, "concentration": 1e8}, {"loc": 0.0, "concentration": 1e8 + 1}
+    got = kb.kl(st.vonmises(1e8), st.vonmises(1e8 + 1))
+    assert got == pytest.approx(ref("vonmises", P, Q), rel=1e-12)
+
+
+def test_bernoulli_near_identical_is_positive_and_right():
+    """Bernoulli(.3) || Bernoulli(.3 + 1e-9) ~ 2.4e-18 (was negative)."""
+    want = ref("bernoulli", {"p": 0.3}, {"p": 0.3 + 1e-9})
+    assert want == pytest.approx(1e-18 / (2 * 0.3 * 0.7), rel=1e-6)
+    assert kb.kl(st.bernoulli(0.3), st.bernoulli(0.3 + 1e-9)) == pytest.approx(want, rel=1e-10)
+
+
+# ---------------------------------------------------------------- class 4: identical laws below zero
+
+
+def test_identical_von_mises_give_zero_not_a_negative_number():
+    """Was -1.8e-15 (float64) and -9.5e-7 (float32)."""
+    assert kb.kl(st.vonmises(3.0, loc=0.2), st.vonmises(3.0, loc=0.2)) == 0.0
+    for t in (f32, f64):
+        assert kb.kl(D.VonMises(t(0.2), t(3.0)), D.VonMises(t(0.2), t(3.0))).item() == 0.0
+
+
+def test_identical_multivariate_normals_give_zero_not_a_negative_number():
+    S = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.7]])
+    assert kb.kl(st.multivariate_normal([1, 2, 3], S), st.multivariate_normal([1, 2, 3], S)) == 0.0
+    L = torch.linalg.cholesky(torch.tensor(S))
+    for dtype in (torch.float32, torch.float64):
+        m = torch.tensor([1.0, 2.0, 3.0], dtype=dtype)
+        p = D.MultivariateNormal(m, scale_tril=L.to(dtype))
+        assert kb.kl(p, p).item() == 0.0
+
+
+def test_near_identical_multivariate_normals_keep_their_digits():
+    """N(0, 1) || N(-1e-4, 1) = 5e-9: 1/2 (tr + maha - d) lost 8 digits to 1 + 1e-8 - 1 (fuzzer find)."""
+    P, Q = {"loc": [0.0], "scale_tril": [[1.0]]}, {"loc": [-1e-4], "scale_tril": [[1.0]]}
+    got = kb.kl(D.MultivariateNormal(f64([0.0]), scale_tril=f64([[1.0]])), D.MultivariateNormal(f64([-1e-4]), scale_tril=f64([[1.0]])))
+    assert got.item() == pytest.approx(ref("mvn", P, Q), rel=1e-12)
+
+
+def test_near_identical_von_mises_gradients_are_finite():
+    k = f64(3.0).requires_grad_()
+    kb.kl(D.VonMises(f64(0.2), k), D.VonMises(f64(0.2), f64(3.0 + 1e-9))).backward()
+    assert torch.isfinite(k.grad)
+
+
+# ---------------------------------------------------------------- categorical from logits
+
+
+def test_categorical_from_log_probabilities_keeps_a_logit_gap_of_100():
+    """With the normalised log-probabilities (log_softmax of float32 logits) in the canonical form,
+    D = sum p (log p - log q) keeps its digits (through probs, float32 gave 99.983 for ~100)."""
+    lp_logits, lq_logits = [0.0, 100.0], [100.0, 0.0]
+    o = Ops("torch", f32(0.0))
+    P = {"probs": torch.softmax(f32(lp_logits), -1), "logp": torch.log_softmax(f32(lp_logits), -1)}
+    Q = {"probs": torch.softmax(f32(lq_logits), -1), "logp": torch.log_softmax(f32(lq_logits), -1)}
+    got = SAME["categorical"](o, P, Q)
+    with mp.workdps(50):
+
+        def softmax(v):
+            z = mp.fsum(mp.exp(mp.mpf(x)) for x in v)
+            return [mp.exp(mp.mpf(x)) / z for x in v]
+
+        p, q = softmax(lp_logits), softmax(lq_logits)
+        want = float(mp.fsum(a * mp.log(a / b) for a, b in zip(p, q)))
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_categorical_log_probabilities_zero_and_inf():
+    """0 log 0 = 0 where p(x) = 0; +inf where q(x) = 0 < p(x); batched."""
+    o = Ops("torch", f64(0.0))
+    probs_p = f64([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    probs_q = f64([[0.25, 0.75, 0.0], [0.5, 0.5, 0.0]])
+    got = SAME["categorical"](o, {"probs": probs_p, "logp": probs_p.log()}, {"probs": probs_q, "logp": probs_q.log()})
+    want0 = ref("categorical", {"probs": [0.5, 0.5, 0.0]}, {"probs": [0.25, 0.75, 0.0]})
+    assert got[0].item() == pytest.approx(want0, rel=1e-14)
+    assert got[1].item() == math.inf
+
+
+def test_categorical_log_probabilities_are_differentiable():
+    """d/d logits of D(softmax(a) || softmax(b)) at a = b is 0; elsewhere it matches a finite difference."""
+    o = Ops("torch", f64(0.0))
+    a = f64([0.3, -1.0, 2.0]).requires_grad_()
+    b = f64([0.1, 0.4, 1.0])
+
+    def kl(x):
+        return SAME["categorical"](
+            o, {"probs": x.softmax(-1), "logp": x.log_softmax(-1)}, {"probs": b.softmax(-1), "logp": b.log_softmax(-1)}
+        )
+
+    kl(a).backward()
+    h = 1e-6
+    for i in range(3):
+        e = torch.zeros(3, dtype=torch.float64)
+        e[i] = h
+        fd = (kl(a.detach() + e) - kl(a.detach() - e)).item() / (2 * h)
+        assert a.grad[i].item() == pytest.approx(fd, rel=1e-6, abs=1e-9)
