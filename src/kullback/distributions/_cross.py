@@ -2,6 +2,23 @@
 
 Each q family states which expectations under p its log-density needs;
 each p family supplies the ones it has in closed form (``moments``).
+
+Arranged against cancellation and overflow (issue 12, classes 2-4): expectations
+that q evaluates at its own location c come centred there (``dmean(c)`` = E X - c,
+``log_mgf(t, c)`` = log E e^{t (X - c)}), so that a narrow p far from q loses no
+digits to loc_p - loc_q; squares are formed as (x / sqrt 2)^2 so that they overflow
+only where the divergence itself does; the gamma entropy at large shape uses
+Stirling's series instead of differencing lgamma and digamma.
+
+References: moments, entropies and moment-generating functions from the
+families' standard tables (N. L. Johnson, S. Kotz & N. Balakrishnan, "Continuous
+Univariate Distributions", 2nd ed., Wiley 1994-95); Student t entropy from
+A. C. G. Verdugo Lazo & P. N. Rathie, "On the entropy of continuous probability
+distributions", IEEE Trans. Inf. Theory 24 (1978) 120-122, Table I:
+H = (nu+1)/2 [psi((nu+1)/2) - psi(nu/2)] + log(sqrt(nu) B(nu/2, 1/2)) + log scale;
+its absolute moment from the partial expectation int_a^inf x f(x) dx =
+f(a) (nu + a^2)/(nu - 1) of the standard t density f (ibid., ch. 28);
+continuous Bernoulli from G. Loaiza-Ganem & J. P. Cunningham, NeurIPS 2019.
 """
 
 from __future__ import annotations
@@ -9,8 +26,10 @@ from __future__ import annotations
 import math
 
 from ._canonical import Dist
-from ._ops import EULER, LOG_2PI, lbeta, psi_diff
+from ._ops import EULER, LOG_2PI, _lgamma_corr, _psi_tail, lbeta, psi_diff
 from ._same import _cb_parts
+
+SQRT_HALF = math.sqrt(0.5)
 
 # ---------------------------------------------------------------- p's side: entropy, support, moments
 
@@ -18,16 +37,56 @@ from ._same import _cb_parts
 class Moments:
     """What a family can say in closed form about E_p[f(X)]; absent entries are None."""
 
-    entropy = mean = std = elog = varlog = elog1m = lo = hi = None
+    entropy = mean = std = elog = varlog = elog1m = lo = hi = elogfact = None
+
+    def dmean(self, c):  # E X - c
+        return None if self.mean is None else self.mean - c
 
     def eabs(self, c):  # E|X - c|
         return None
 
-    def log_mgf(self, t):  # log E[exp(t X)], t < 0
+    def log_mgf(self, t, c=0.0):  # log E[exp(t (X - c))], t < 0
         return None
 
     def log_epow(self, c):  # log E[X^c], c > 0, for X >= 0
         return None
+
+
+def _gamma_entropy(o, k, b):
+    """k - log b + lgamma(k) + (1 - k) psi(k); for k >= 10 Stirling's series for lgamma and psi
+    regrouped as log(2 pi k)/2 + 1/2 - 1/(2k) + corr(k) + (1 - k) tail(k) (nothing of size k log k cancels)."""
+    big = k >= 10
+    kb_ = o.where(big, k, 10.0)
+    kd = o.where(big, 1.0, k)
+    series = 0.5 * (LOG_2PI + o.log(kb_)) + 0.5 - 0.5 / kb_ + _lgamma_corr(o, kb_) + (1 - kb_) * _psi_tail(o, kb_)
+    direct = kd + o.lgamma(kd) + (1 - kd) * o.digamma(kd)
+    return o.where(big, series, direct) - o.log(b)
+
+
+def _beta_entropy(o, a, b, elog, elog1m):
+    """log B(a, b) - (a - 1) E log X - (b - 1) E log(1 - X); where a, b >= 10 Stirling's series for
+    lgamma and psi, regrouped so that the terms of size a log a cancel symbolically:
+    H = (log(a/s) + log(b/s) - log s + log(2 pi) + 1)/2 + corr(a) + corr(b) - corr(s)
+        - 1/(2a) - 1/(2b) + 1/s - (a - 1) tail(a) - (b - 1) tail(b) + (s - 2) tail(s),  s = a + b."""
+    big = (a >= 10) & (b >= 10)
+    ab, bb = o.where(big, a, 10.0), o.where(big, b, 10.0)
+    s = ab + bb
+    series = 0.5 * (o.log(ab / s) + o.log(bb / s) - o.log(s) + LOG_2PI + 1)
+    series = series + (_lgamma_corr(o, ab) + _lgamma_corr(o, bb) - _lgamma_corr(o, s))
+    series = series - 0.5 / ab - 0.5 / bb + 1 / s - (ab - 1) * _psi_tail(o, ab) - (bb - 1) * _psi_tail(o, bb) + (s - 2) * _psi_tail(o, s)
+    direct = lbeta(o, a, b) - (a - 1) * elog - (b - 1) * elog1m
+    return o.where(big, series, direct)
+
+
+def _erfcx(o, x):
+    """The scaled complementary error function e^{x^2} erfc(x)."""
+    return o.t.special.erfcx(x) if o.backend == "torch" else o.sc.erfcx(x)
+
+
+def _loc_scale(o, m, mu, s, inf):
+    m.lo, m.hi = -inf, inf
+    m.dmean = lambda c: mu - c
+    return m
 
 
 def moments(o, d: Dist) -> Moments | None:
@@ -37,9 +96,10 @@ def moments(o, d: Dist) -> Moments | None:
     if f == "normal":
         mu, s = P["loc"], P["scale"]
         m.entropy = 0.5 * (1 + LOG_2PI) + o.log(s)
-        m.mean, m.std, m.lo, m.hi = mu, s, -inf, inf
+        m.mean, m.std = mu, s
+        _loc_scale(o, m, mu, s, inf)
         m.eabs = lambda c: s * math.sqrt(2 / math.pi) * o.exp(-0.5 * ((mu - c) / s) ** 2) + (mu - c) * o.erf((mu - c) / (s * math.sqrt(2)))
-        m.log_mgf = lambda t: mu * t + 0.5 * (s * t) ** 2
+        m.log_mgf = lambda t, c=0.0: (mu - c) * t + 0.5 * (s * t) ** 2
     elif f == "exponential":
         lam = P["rate"]
         m.entropy = 1 - o.log(lam)
@@ -48,64 +108,51 @@ def moments(o, d: Dist) -> Moments | None:
         m.varlog = o.full_like(lam, math.pi**2 / 6)
         # E|X - c| = c - 1/lam + 2 e^{-lam c}/lam for c >= 0; 1/lam - c for c < 0
         m.eabs = lambda c: o.where(c >= 0, c - 1 / lam + 2 * o.exp(-lam * o.maximum(c, 0 * c)) / lam, 1 / lam - c)
-        m.log_mgf = lambda t: o.log(lam) - o.log(lam - t)
+        m.log_mgf = lambda t, c=0.0: -t * c - o.log1p(-t / lam)
         m.log_epow = lambda c: o.lgamma(1 + c) - c * o.log(lam)
     elif f == "gamma":
         k, b = P["concentration"], P["rate"]
-        m.entropy = k - o.log(b) + o.lgamma(k) + (1 - k) * o.digamma(k)
+        m.entropy = _gamma_entropy(o, k, b)
         m.mean, m.std, m.lo, m.hi = k / b, o.sqrt(k) / b, 0.0, inf
         m.elog = o.digamma(k) - o.log(b)
         m.varlog = o.trigamma(k)
-        m.log_mgf = lambda t: -k * o.log1p(-t / b)
-        m.log_epow = lambda c: o.lgamma(k + c) - o.lgamma(k) - c * o.log(b)
+        m.log_mgf = lambda t, c=0.0: -t * c - k * o.log1p(-t / b)
+        # lgamma(k + c) - lgamma(k) = lgamma(c) - log B(c, k): no cancellation at large k
+        m.log_epow = lambda c: o.lgamma(c) - lbeta(o, c + 0 * k, k) - c * o.log(b)
     elif f == "beta":
         a, b = P["a"], P["b"]
         m.elog = psi_diff(o, a, b)
         m.elog1m = psi_diff(o, b, a)
-        m.entropy = lbeta(o, a, b) - (a - 1) * m.elog - (b - 1) * m.elog1m
+        m.entropy = _beta_entropy(o, a, b, m.elog, m.elog1m)
         m.log_epow = lambda c: lbeta(o, a + c, b) - lbeta(o, a, b)
         m.mean, m.lo, m.hi = a / (a + b), 0.0, 1.0
-        m.std = o.sqrt(a * b / (a + b + 1)) / (a + b)
+        m.dmean = lambda c: 0.5 * (a - b) / (a + b) if isinstance(c, float) and c == 0.5 else a / (a + b) - c  # E X - 1/2 exactly
+        m.std = o.sqrt(a / (a + b)) * o.sqrt(b / (a + b)) / o.sqrt(a + b + 1)  # ab overflows before the variance does
         m.varlog = o.trigamma(a) - o.trigamma(a + b)
     elif f == "uniform":
-        lo, hi = P["low"], P["high"]
-        w = hi - lo
-        m.entropy = o.log(w)
-        m.mean, m.std, m.lo, m.hi = (lo + hi) / 2, w / math.sqrt(12), lo, hi
-        # for 0 <= lo: E log X = (hi log hi - lo log lo)/w - 1 (where lo < 0 the support check decides first)
-        pos_lo = o.maximum(lo, 0 * lo)
-        m.elog = (o.xlogy(hi, hi) - o.xlogy(pos_lo, pos_lo)) / w - 1
-        one_m_hi = o.maximum(1 - hi, 0 * hi)
-        m.elog1m = (o.xlogy(1 - lo, 1 - lo) - o.xlogy(one_m_hi, one_m_hi)) / w - 1
-
-        def eabs(c):
-            # E|X - c| = ((hi - a)^2 + (a - lo)^2) / (2w) + |c - a|, a = c clipped to [lo, hi]
-            a_ = o.maximum(o.minimum(c, hi), lo)
-            return ((hi - a_) ** 2 + (a_ - lo) ** 2) / (2 * w) + o.abs(c - a_)
-
-        m.eabs = eabs
-        # E X^c = (hi^(c+1) - lo^(c+1)) / ((c+1) w) for 0 <= lo (where lo < 0 the support check decides first)
-        m.log_epow = lambda c: (c + 1) * o.log(hi) + o.log(-o.expm1((c + 1) * (o.log(pos_lo) - o.log(hi)))) - o.log(c + 1) - o.log(w)
-        # log E e^{tX} = t lo + log(expm1(t w) / (t w)); expm1(u)/u > 0 for every u != 0
-        m.log_mgf = lambda t: o.where(t * w == 0, t * (lo + hi) / 2, t * lo + o.log(o.expm1(t * w) / (t * w)))
+        _uniform(o, m, P["low"], P["high"])
     elif f == "laplace":
         mu, b = P["loc"], P["scale"]
         m.entropy = 1 + math.log(2) + o.log(b)
-        m.mean, m.std, m.lo, m.hi = mu, math.sqrt(2) * b, -inf, inf
+        m.mean, m.std = mu, math.sqrt(2) * b
+        _loc_scale(o, m, mu, b, inf)
         m.eabs = lambda c: o.abs(mu - c) + b * o.exp(-o.abs(mu - c) / b)
-        m.log_mgf = lambda t: o.where(o.abs(t) * b < 1, mu * t - o.log1p(-((b * t) ** 2)), inf)
+        m.log_mgf = lambda t, c=0.0: o.where(o.abs(t) * b < 1, (mu - c) * t - o.log1p(-((b * t) ** 2)), inf)
     elif f == "gumbel":
         mu, s = P["loc"], P["scale"]
         m.entropy = o.log(s) + EULER + 1
         m.mean, m.std, m.lo, m.hi = mu + EULER * s, math.pi / math.sqrt(6) * s, -inf, inf
-        m.log_mgf = lambda t: mu * t + o.lgamma(1 - s * t)
+        m.dmean = lambda c: (mu - c) + EULER * s
+        # log E e^{tX} = mu t + lgamma(1 - s t) for s t < 1, +inf beyond
+        m.log_mgf = lambda t, c=0.0: o.where(s * t < 1, (mu - c) * t + o.lgamma(o.where(s * t < 1, 1 - s * t, 1.0)), inf)
     elif f == "halfnormal":
         s = P["scale"]
         m.entropy = 0.5 * math.log(math.pi / 2) + 0.5 + o.log(s)
         m.mean, m.std, m.lo, m.hi = s * math.sqrt(2 / math.pi), s * math.sqrt(1 - 2 / math.pi), 0.0, inf
         m.elog = o.log(s) - 0.5 * (EULER + math.log(2))
         m.varlog = o.full_like(s, math.pi**2 / 8)
-        m.log_mgf = lambda t: math.log(2) + 0.5 * (s * t) ** 2 + o.log_ndtr(s * t)
+        # log E e^{tX} = log(2 e^{(st)^2/2} Phi(st)) = log erfcx(-st/sqrt 2): no inf - inf at large |st|
+        m.log_mgf = lambda t, c=0.0: -t * c + o.log(_erfcx(o, -(s * t) * SQRT_HALF))
         m.log_epow = lambda c: c * o.log(s) + c / 2 * math.log(2) + o.lgamma((c + 1) / 2) - 0.5 * math.log(math.pi)
     elif f == "lognormal":
         mu, sg = P["mu"], P["sigma"]
@@ -117,7 +164,7 @@ def moments(o, d: Dist) -> Moments | None:
     elif f == "pareto":
         xm, a = P["scale"], P["alpha"]
         m.entropy = o.log(xm) - o.log(a) + 1 / a + 1
-        m.mean = o.where(a > 1, a * xm / o.where(a > 1, a - 1, 1.0), inf)
+        m.mean = o.where(a > 1, xm * (a / o.where(a > 1, a - 1, 1.0)), inf)  # a xm overflows before the mean does
         m.std = o.where(a > 2, xm / o.where(a > 1, a - 1, 1.0) * o.sqrt(a / o.where(a > 2, a - 2, 1.0)), inf)
         m.lo, m.hi = xm, inf
         m.elog = o.log(xm) + 1 / a
@@ -135,9 +182,12 @@ def moments(o, d: Dist) -> Moments | None:
     elif f == "cauchy":
         mu, g = P["loc"], P["scale"]
         m.entropy = math.log(4 * math.pi) + o.log(g)
-        m.mean, m.std, m.lo, m.hi = mu, o.full_like(g, inf), -inf, inf  # no moments: cross-entropies diverge
+        m.mean, m.std = mu, o.full_like(g, inf)  # no moments: cross-entropies diverge
+        _loc_scale(o, m, mu, g, inf)
         m.eabs = lambda c: o.full_like(g, inf)
-        m.log_mgf = lambda t: o.full_like(g, inf)
+        m.log_mgf = lambda t, c=0.0: o.full_like(g, inf)
+    elif f == "studentt":
+        _studentt(o, m, P["df"], P["loc"], P["scale"])
     elif f == "cbernoulli":
         lam = P["lam"]
         log_c, mean, var = _cb_parts(o, lam)
@@ -146,20 +196,76 @@ def moments(o, d: Dist) -> Moments | None:
     elif f == "bernoulli":
         pp = P["p"]
         m.entropy = -o.xlogy(pp, pp) - o.xlogy(1 - pp, 1 - pp)
-        m.mean, m.std, m.lo, m.hi = pp, o.sqrt(pp * (1 - pp)), 0.0, 1.0
+        m.mean, m.std = pp, o.sqrt(pp * (1 - pp))
+        m.lo, m.hi = o.where(pp == 1, 1.0, 0.0), o.where(pp == 0, 0.0, 1.0)  # p = 0 or 1: a point mass
         m.elogfact = 0 * pp  # log 0! = log 1! = 0
     elif f == "geometric":
         pp, s = P["p"], P["start"]
         m.entropy = (-o.xlogy(1 - pp, 1 - pp) - o.xlogy(pp, pp)) / pp
-        m.mean, m.std, m.lo, m.hi = s + (1 - pp) / pp, o.sqrt(1 - pp) / pp, s, inf
+        m.mean, m.std, m.lo, m.hi = s + (1 - pp) / pp, o.sqrt(1 - pp) / pp, s, o.where(pp == 1, s, inf)
+        m.dmean = lambda c: (s - c) + (1 - pp) / pp
     elif f in ("poisson", "binomial"):
         if f == "poisson":
-            m.mean, m.lo, m.hi = P["rate"], 0.0, inf
+            r = P["rate"]
+            m.mean, m.lo, m.hi = r, 0.0, o.where(r == 0, 0.0, inf)
         else:
-            m.mean, m.lo, m.hi = P["n"] * P["p"], 0.0, P["n"]
+            n, pp = P["n"], P["p"]
+            m.mean, m.lo, m.hi = n * pp, o.where(pp == 1, n, 0.0), o.where(pp == 0, 0.0, n)
     else:
         return None
     return m
+
+
+def _uniform(o, m, lo, hi):
+    """Moments of the uniform law on [lo, hi]."""
+    w = hi - lo
+    m.entropy = o.log(w)
+    m.mean, m.std, m.lo, m.hi = lo + w / 2, w / math.sqrt(12), lo, hi
+    m.dmean = lambda c: 0.5 * ((lo - c) + (hi - c))
+    # for 0 <= lo: E log X = (hi log hi - lo log lo)/w - 1 (where lo < 0 the support check decides first)
+    pos_lo = o.maximum(lo, 0 * lo)
+    m.elog = (o.xlogy(hi, hi) - o.xlogy(pos_lo, pos_lo)) / w - 1
+    one_m_hi = o.maximum(1 - hi, 0 * hi)
+    m.elog1m = (o.xlogy(1 - lo, 1 - lo) - o.xlogy(one_m_hi, one_m_hi)) / w - 1
+
+    def eabs(c):
+        # E|X - c| = ((hi - a)^2 + (a - lo)^2) / (2w) + |c - a|, a = c clipped to [lo, hi];
+        # each square divided by w before it is formed ((hi - a)/w <= 1): no overflow
+        a_ = o.maximum(o.minimum(c, hi), lo)
+        return 0.5 * ((hi - a_) * ((hi - a_) / w) + (a_ - lo) * ((a_ - lo) / w)) + o.abs(c - a_)
+
+    m.eabs = eabs
+    # E X^c = (hi^(c+1) - lo^(c+1)) / ((c+1) w) for 0 <= lo (where lo < 0 the support check decides first)
+    m.log_epow = lambda c: (c + 1) * o.log(hi) + o.log(-o.expm1((c + 1) * (o.log(pos_lo) - o.log(hi)))) - o.log(c + 1) - o.log(w)
+    # log E e^{t(X - c)} = t (lo - c) + log(expm1(t w) / (t w)); expm1(u)/u > 0 for every u != 0
+    m.log_mgf = lambda t, c=0.0: o.where(t * w == 0, t * m.dmean(c), t * (lo - c) + o.log(o.expm1(t * w) / (t * w)))
+
+
+def _studentt(o, m, nu, mu, s):
+    """Moments of Student's t (df nu, location mu, scale s); infinite where they diverge (see module refs)."""
+    inf = math.inf
+    # H = -(nu+1)/2 psi_diff(nu/2, 1/2) + log(nu)/2 + log B(nu/2, 1/2) + log s   [Lazo & Rathie 1978]
+    m.entropy = -0.5 * (nu + 1) * psi_diff(o, nu / 2, 0.5 + 0 * nu) + 0.5 * o.log(nu) + lbeta(o, nu / 2, 0.5 + 0 * nu) + o.log(s)
+    m.mean = mu  # the centre; where nu <= 1 the infinite std / E|X - c| / mgf below make every cross-entropy +inf
+    _loc_scale(o, m, mu, s, inf)
+    m.std = o.where(nu > 2, s * o.sqrt(nu / o.where(nu > 2, nu - 2, 1.0)), inf)
+    m.log_mgf = lambda t, c=0.0: o.full_like(nu * s, inf)  # polynomial tails: E e^{tX} = inf for t != 0
+    if o.backend != "numpy":
+        return  # E|X - c| needs the t distribution function (scipy.special.stdtr); torch has none
+    sc = o.sc
+
+    def eabs(c):
+        # E|X - c| = s [|a| (1 - 2 sf(|a|)) + 2 (nu + a^2) f(a) / (nu - 1)], a = (c - mu)/s, nu > 1, with
+        # (nu + a^2) f(a) = nu exp(-log B(nu/2, 1/2) - log(nu)/2 - (nu - 1)/2 log1p(a^2/nu))
+        a = o.abs(c - mu) / s
+        big = a > 1e100
+        l1p = o.where(big, 2 * o.log(o.where(big, a, 1.0)) - o.log(nu), o.log1p(o.where(big, 0.0, a) ** 2 / nu))
+        nu1 = o.where(nu > 1, nu, 2.0)
+        tail = 2 * nu1 * o.exp(-lbeta(o, nu1 / 2, 0.5 + 0 * nu1) - 0.5 * o.log(nu1) - 0.5 * (nu1 - 1) * l1p) / (nu1 - 1)
+        val = o.abs(c - mu) * (1 - 2 * sc.stdtr(nu1, -a)) + s * tail  # |c - mu|, not s a: a may overflow
+        return o.where(nu > 1, val, inf)
+
+    m.eabs = eabs
 
 
 # ---------------------------------------------------------------- q's side: -E_p[log q(X)] from p's moments
@@ -169,19 +275,46 @@ def _need(*xs):
     return all(x is not None for x in xs)
 
 
+def _half_sq(x):
+    """x^2 / 2, formed as (x / sqrt 2)^2: overflows only where the result does."""
+    y = x * SQRT_HALF
+    return y * y
+
+
+def _log_atanh_ratio(o, u, at):
+    """log(atanh(u)/u) >= 0 for |u| < 1, given at = atanh(u) (from lam, not from the rounded u): the series
+    u^2/3 + 13 u^4/90 + ... where |u| < 0.02 (the coefficients of _cb_parts' log C - log 2), else log(at/u)."""
+    small = o.abs(u) < 0.02
+    us = o.where(small, u, 0.0)
+    u2 = us * us
+    series = u2 * (1 / 3 + u2 * (0.14444444444444444 + u2 * (0.088536155202821869 + u2 * 0.062627865961199295)))
+    direct = o.log(o.where(small, 1.0, at) / o.where(small, 1.0, u))
+    return o.where(small, series, direct)
+
+
+def _ce_cbernoulli(o, m, lam):
+    # -log q(x) = -log C - x log lam - (1 - x) log(1 - lam); with u = 1 - 2 lam, C = 2 atanh(u)/u,
+    # 1 - lam = (1 + u)/2 and log(lam/(1 - lam)) = -2 atanh(u):
+    # CE = -log(atanh(u)/u) - log1p(-u^2)/2 + 2 (E X - 1/2) atanh(u)  (exact 0 for uniform(0, 1) against lam = 1/2)
+    u = 1 - 2 * lam
+    at = 0.5 * (o.log1p(-lam) - o.log(lam))  # atanh(u), accurate near lam = 0 and 1
+    mid = o.abs(u) < 0.5
+    l1mu2 = o.where(mid, o.log1p(-(o.where(mid, u, 0.0) ** 2)), math.log(4) + o.log(lam) + o.log1p(-lam))  # log(4 lam (1 - lam))
+    return -_log_atanh_ratio(o, u, at) - 0.5 * l1mu2 + 2 * m.dmean(0.5) * at
+
+
 def cross_entropy(o, m: Moments, q: Dist):
     """-E_p[log q(X)] from p's moments, or None where p lacks what q's log-density needs."""
     f, Q = q.family, q.params
-    if f == "normal":
-        if not _need(m.mean, m.std):
-            return None
-        mu, s = Q["loc"], Q["scale"]
-        return 0.5 * LOG_2PI + o.log(s) + 0.5 * ((m.std / s) ** 2 + ((m.mean - mu) / s) ** 2)
-    if f == "halfnormal":
-        if not _need(m.mean, m.std):
+    if f in ("normal", "halfnormal"):
+        # 0.5 log(2 pi s^2) + E (X - mu)^2 / (2 s^2)   (half-normal: mu = 0 and twice the density)
+        mu = Q["loc"] if f == "normal" else 0.0
+        dm = m.dmean(mu)
+        if not _need(dm, m.std):
             return None
         s = Q["scale"]
-        return 0.5 * math.log(math.pi / 2) + o.log(s) + 0.5 * ((m.std / s) ** 2 + (m.mean / s) ** 2)
+        const = 0.5 * LOG_2PI if f == "normal" else 0.5 * math.log(math.pi / 2)
+        return const + o.log(s) + _half_sq(m.std / s) + _half_sq(dm / s)
     if f == "exponential":
         if m.mean is None:
             return None
@@ -206,11 +339,14 @@ def cross_entropy(o, m: Moments, q: Dist):
         return math.log(2) + o.log(Q["scale"]) + e / Q["scale"]
     if f == "gumbel":
         mu, s = Q["loc"], Q["scale"]
-        lm = m.log_mgf(-1 / s)
-        if not _need(m.mean, lm):
+        # log q = -log s - z - exp(-z), z = (x - mu)/s;  E exp(-z) = E exp(-(X - mu)/s), centred at mu
+        lm = m.log_mgf(-1 / s, mu)
+        dm = m.dmean(mu)
+        if not _need(dm, lm):
             return None
-        # log q = -log s - z - exp(-z), z = (x - mu)/s;  E exp(-z) = exp(mu/s) M_p(-1/s)
-        return o.log(s) + (m.mean - mu) / s + o.exp(mu / s + lm)
+        e = o.exp(lm)
+        # z + e^{-z} >= 1 pointwise, so E e^{-z} = inf makes the cross-entropy +inf (never -inf + inf from dm/s)
+        return o.where(e == math.inf, math.inf, o.log(s) + dm / s + e)
     if f == "pareto":
         if m.elog is None:
             return None
@@ -220,12 +356,11 @@ def cross_entropy(o, m: Moments, q: Dist):
         if not _need(m.elog, m.varlog):
             return None
         mu, sg = Q["mu"], Q["sigma"]
-        return m.elog + 0.5 * LOG_2PI + o.log(sg) + 0.5 * (m.varlog + (m.elog - mu) ** 2) / (sg * sg)
+        return m.elog + 0.5 * LOG_2PI + o.log(sg) + (0.5 * m.varlog + _half_sq(m.elog - mu)) / (sg * sg)
     if f == "cbernoulli":
         if m.mean is None:
             return None
-        lam = Q["lam"]
-        return -_cb_parts(o, lam)[0] - m.mean * o.log(lam) - (1 - m.mean) * o.log1p(-lam)
+        return _ce_cbernoulli(o, m, Q["lam"])
     if f == "weibull":
         k, lam = Q["concentration"], Q["scale"]
         lep = m.log_epow(k)
@@ -234,7 +369,7 @@ def cross_entropy(o, m: Moments, q: Dist):
         # -log q = -log k + k log lam - (k - 1) log x + (x/lam)^k
         return -o.log(k) + k * o.log(lam) - (k - 1) * m.elog + o.exp(lep - k * o.log(lam))
     if f == "poisson":
-        if getattr(m, "elogfact", None) is None:
+        if m.elogfact is None:
             return None
         lam = Q["rate"]
         return lam - o.xlogy(m.mean, lam) + m.elogfact
@@ -242,7 +377,7 @@ def cross_entropy(o, m: Moments, q: Dist):
         if m.mean is None:
             return None
         pq, s = Q["p"], Q["start"]
-        return -o.log(pq) - (m.mean - s) * o.log1p(-pq)
+        return -o.log(pq) - o.xlogy(m.dmean(s), 1 - pq)  # xlogy: p's mass all at the start against pq = 1 gives 0
     return None
 
 
@@ -250,9 +385,9 @@ def _support(q: Dist, o):
     f, Q = q.family, q.params
     inf = math.inf
     table = {
-        "normal": (-inf, inf), "laplace": (-inf, inf), "gumbel": (-inf, inf), "cauchy": (-inf, inf),
+        "normal": (-inf, inf), "laplace": (-inf, inf), "gumbel": (-inf, inf), "cauchy": (-inf, inf), "studentt": (-inf, inf),
         "exponential": (0.0, inf), "gamma": (0.0, inf), "halfnormal": (0.0, inf), "lognormal": (0.0, inf), "weibull": (0.0, inf), "cbernoulli": (0.0, 1.0),
-        "beta": (0.0, 1.0), "poisson": (0.0, inf), "bernoulli": (0.0, 1.0),
+        "beta": (0.0, 1.0), "bernoulli": (0.0, 1.0),
     }  # fmt: skip
     if f in table:
         return table[f]
@@ -261,7 +396,9 @@ def _support(q: Dist, o):
     if f == "pareto":
         return Q["scale"], inf
     if f == "geometric":
-        return Q["start"], inf
+        return Q["start"], o.where(Q["p"] == 1, Q["start"], inf)
+    if f == "poisson":
+        return 0.0, o.where(Q["rate"] == 0, 0.0, inf)
     if f == "binomial":
         return 0.0, Q["n"]
     return None
