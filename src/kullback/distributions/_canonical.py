@@ -472,7 +472,7 @@ def _from_scipy_new(obj, name) -> Dist:
         # scipy's new API replaces invalid parameters by NaN (and forgets them): name its own parameters
         domains = _new_api_domains(obj)
         raise ValueError(
-            f"{name}: scipy.stats.{cls} was given parameters outside their domain (scipy replaced them by NaN); "
+            f"{name}: scipy.stats.{cls} was given parameters that are NaN or outside their domain (scipy replaces them by NaN); "
             f"its parameters must satisfy: {domains}"
         )
     if cls == "Normal":
