@@ -70,28 +70,6 @@ _KIND = {
 _EVENT_DIMS = {"mvn": {"loc": 1, "scale_tril": 2}, "dirichlet": {"alpha": 1}, "categorical": {"probs": 1, "logp": 1}}
 
 
-class _Laplace:
-    """scipy.stats.laplace for the numeric methods, with a log-density that does not underflow.
-
-    scipy's laplace.logpdf is log(pdf): -inf once |x - loc|/scale > 745, which
-    would read as a support mismatch.
-    """
-
-    def __init__(self, loc, scale):
-        self.loc, self.scale = loc, scale
-        self.kinks = (loc,)  # the log-density is not smooth here: quadrature splits at it
-        self._d = st.laplace(loc, scale)
-
-    def logpdf(self, x):
-        return -math.log(2 * self.scale) - np.abs(np.asarray(x, dtype=np.float64) - self.loc) / self.scale
-
-    def ppf(self, u):
-        return self._d.ppf(u)
-
-    def support(self):
-        return self._d.support()
-
-
 class _ContinuousBernoulli:
     """The continuous Bernoulli law (torch.distributions.ContinuousBernoulli) as the numeric
     methods see it: density C(lam) lam^x (1 - lam)^(1 - x) on [0, 1]; scipy has no such law."""
@@ -169,8 +147,8 @@ class Dist:
             return st.gamma(v["concentration"], scale=1 / v["rate"])
         if f == "beta":
             return st.beta(v["a"], v["b"])
-        if f == "laplace":
-            return _Laplace(v["loc"], v["scale"])
+        if f == "laplace":  # the numeric methods write its log-density themselves (scipy's underflows) and know its kink
+            return st.laplace(v["loc"], v["scale"])
         if f == "uniform":
             return st.uniform(v["low"], v["high"] - v["low"])
         if f == "gumbel":
