@@ -182,9 +182,110 @@ def test_cross_entropy_vs_mpmath():
 
 
 def test_no_method_points_to_estimators():
-    """A multivariate t has no entropy method here: the refusal names kb.estimate_entropy / kb.estimate_js."""
+    """A Dirichlet-multinomial has no entropy method here (nor in scipy), a multivariate t no JS: the refusals name
+    kb.estimate_entropy / kb.estimate_js.  (The multivariate t's entropy is scipy's closed form: test_library_entropy_used_where_exact.)"""
     t = st.multivariate_t([0, 0], np.eye(2), df=3)
     with pytest.raises(TypeError, match="kb.estimate_entropy"):
-        entropy(t)
+        entropy(st.dirichlet_multinomial([1, 2], 3))
     with pytest.raises(TypeError, match="kb.estimate_js"):
         js(t, st.multivariate_normal([0, 0]))
+
+
+# ---------------------------------------------------------------- regressions (review of the estimation code)
+
+
+def _mp_js_cauchy(l1, s1, l2, s2):
+    """JS of two Cauchy laws by mpmath quadrature of the definition (Lin 1991, eq. 4.1), 30 digits."""
+    mp.mp.dps = 30
+    p = lambda x: 1 / (mp.pi * s1 * (1 + ((x - l1) / s1) ** 2))  # noqa: E731
+    q = lambda x: 1 / (mp.pi * s2 * (1 + ((x - l2) / s2) ** 2))  # noqa: E731
+    f = lambda x: (p(x) * mp.log(2 * p(x) / (p(x) + q(x))) + q(x) * mp.log(2 * q(x) / (p(x) + q(x)))) / 2  # noqa: E731
+    return float(mp.quad(f, [-mp.inf, -10, -1, 0, 1, 4, 10, mp.inf]))
+
+
+def test_js_cauchy_quantile_cuts_one_ulp_apart_do_not_give_nan():
+    """Review item 5: the quantile cuts of cauchy() and cauchy(1, 3) coincide to one ulp; the 1-ulp interval made
+    tanh-sinh return NaN.  Reference: mpmath quadrature of the definition (0.08329028136127718...)."""
+    assert js(st.cauchy(), st.cauchy(1, 3)) == pytest.approx(_mp_js_cauchy(0, 1, 1, 3), rel=RTOL)
+    assert js(st.cauchy(1, 3), st.cauchy()) == pytest.approx(_mp_js_cauchy(0, 1, 1, 3), rel=RTOL)
+
+
+@pytest.mark.parametrize("fam", ["norm", "logistic", "laplace", "cauchy", "gumbel_r"])
+@pytest.mark.parametrize(("loc", "scale"), [(1, 3), (0.5, 2), (1e-8, 1 + 1e-12), (-3, 0.5)])
+def test_js_location_scale_pairs_all_finite_in_range(fam, loc, scale):
+    """Review item 5 scan: every location-scale pair gives a finite JS in [0, log 2] (the definition's range), and JS is
+    symmetric (Lin 1991)."""
+    f = getattr(st, fam)
+    a, b = js(f(), f(loc, scale)), js(f(loc, scale), f())
+    assert 0 <= a <= math.log(2)
+    assert a == pytest.approx(b, rel=RTOL, abs=1e-12)
+
+
+def _mp_vonmises_entropy(k):
+    """H = log(2 pi I0(k)) - k I1(k)/I0(k) in mpmath (Mardia & Jupp 2000, sec. 3.5.4)."""
+    mp.mp.dps = 50
+    k = mp.mpf(k)
+    return float(mp.log(2 * mp.pi * mp.besseli(0, k)) - k * mp.besseli(1, k) / mp.besseli(0, k))
+
+
+@pytest.mark.parametrize("k", [1e-3, 0.5, 2.0, 50.0, 1e6])
+def test_vonmises_entropy_has_closed_form_not_assertion_error(k):
+    """Review item 6: kb.entropy(vonmises) raised a bare AssertionError.  Reference: the closed form in mpmath, and the
+    mpmath quadrature of -p log p over the circle at k = 2."""
+    ref = _mp_vonmises_entropy(k)
+    assert entropy(st.vonmises(k, loc=0.3)) == pytest.approx(ref, rel=1e-9)
+    assert float(entropy(D.VonMises(torch.tensor(0.3, dtype=torch.float64), torch.tensor(k, dtype=torch.float64)))) == pytest.approx(
+        ref, rel=1e-9
+    )
+    if k == 2.0:
+        mp.mp.dps = 30
+        lp = lambda x: 2 * mp.cos(x) - mp.log(2 * mp.pi * mp.besseli(0, 2))  # noqa: E731
+        assert ref == pytest.approx(float(mp.quad(lambda x: -mp.exp(lp(x)) * lp(x), [-mp.pi, 0, mp.pi])), rel=1e-12)
+
+
+def test_vonmises_cross_entropy_is_entropy_plus_kl():
+    """Review item 6: H(p, q) = H(p) + D(p||q) (Cover & Thomas eq. 2.90); references: the mpmath closed form of H and
+    the mpmath quadrature of -p log q."""
+    mp.mp.dps = 30
+    lq = lambda x: mp.cos(x) - mp.log(2 * mp.pi * mp.besseli(0, 1))  # noqa: E731
+    lp = lambda x: 2 * mp.cos(x) - mp.log(2 * mp.pi * mp.besseli(0, 2))  # noqa: E731
+    ref = float(mp.quad(lambda x: -mp.exp(lp(x)) * lq(x), [-mp.pi, 0, mp.pi]))
+    assert cross_entropy(st.vonmises(2), st.vonmises(1)) == pytest.approx(ref, rel=1e-9)
+
+
+def test_family_without_numeric_view_raises_type_error_pointing_to_estimate_entropy(monkeypatch):
+    """Review item 6: a family with no scipy view must give a TypeError naming kb.estimate_entropy, not AssertionError."""
+    from kullback.distributions import _entropy as E
+
+    monkeypatch.setattr(E, "_closed_entropy", lambda law: None)
+    with pytest.raises(TypeError, match="estimate_entropy"):
+        entropy(st.vonmises(2))
+
+
+def test_library_entropy_used_where_exact():
+    """Review item 17: laws kullback does not describe but whose library has an exact entropy.  References: scipy's
+    multivariate_t closed form checked against its own mpmath formula (Kotz & Nadarajah 2004, eq. 1.26, d = 2, df = 3,
+    identity shape), the torch Kumaraswamy closed form against mpmath quadrature of -p log p."""
+    mp.mp.dps = 30
+    nu, dd = mp.mpf(3), 2
+    ref_t = (
+        -mp.loggamma((nu + dd) / 2)
+        + mp.loggamma(nu / 2)
+        + dd / 2 * mp.log(nu * mp.pi)
+        + (nu + dd) / 2 * (mp.digamma((nu + dd) / 2) - mp.digamma(nu / 2))
+    )
+    assert entropy(st.multivariate_t([0, 0], np.eye(2), df=3)) == pytest.approx(float(ref_t), rel=1e-9)
+    assert entropy(st.multivariate_t([0, 0], np.eye(2), df=3), base=2) == pytest.approx(float(ref_t / mp.log(2)), rel=1e-9)
+    a, b = mp.mpf(2), mp.mpf(3)
+    lpk = lambda x: mp.log(a * b) + (a - 1) * mp.log(x) + (b - 1) * mp.log(1 - x**a)  # noqa: E731
+    ref_k = mp.quad(lambda x: -mp.exp(lpk(x)) * lpk(x), [0, 0.5, 1])
+    got = entropy(D.Kumaraswamy(torch.tensor(2.0, dtype=torch.float64), torch.tensor(3.0, dtype=torch.float64)))
+    assert float(got) == pytest.approx(float(ref_k), rel=1e-9)
+    # multinomial(2, [.3, .7]): outcomes (2,0), (1,1), (0,2) with probabilities .09, .42, .49
+    assert entropy(st.multinomial(2, [0.3, 0.7])) == pytest.approx(float(-sum(x * mp.log(x) for x in (0.09, 0.42, 0.49))), rel=1e-12)
+
+
+def test_lkj_cholesky_entropy_refused_pointing_to_estimate_entropy():
+    """Review item 17: torch has no entropy for LKJCholesky, so kullback refuses and points to kb.estimate_entropy."""
+    with pytest.raises(TypeError, match="estimate_entropy"):
+        entropy(D.LKJCholesky(3, torch.tensor(2.0)))

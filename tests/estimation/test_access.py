@@ -117,3 +117,11 @@ def test_batches_refused():
         A.sample(st.norm([0, 1]), 3)
     with pytest.raises(ValueError, match="`n`"):
         A.sample(st.norm(), 0)
+
+
+def test_log_density_passes_nan_on_not_minus_inf():
+    """Review item 9: log_density turned a NaN logpdf into -inf (an infinite KL instead of an error).  scipy's norm with
+    scale -1 is invalid and its logpdf is NaN (scipy's documented answer for invalid parameters)."""
+    out = A.log_density(st.norm(0, -1), np.array([0.0, 1.0]))
+    assert np.isnan(out).all()
+    assert A.log_density(st.expon(), np.array([-1.0]))[0] == -math.inf  # outside the support stays -inf

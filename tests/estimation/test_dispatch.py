@@ -45,7 +45,24 @@ def test_kind_of_pairs_with_distributions():
     assert D._pair_kind(np.array([1, 2]), st.poisson(3)) == D.DISCRETE_VS_DIST
     assert D._pair_kind(np.array([1.0, 2.0]), st.poisson(3)) == D.DISCRETE_VS_DIST  # q says the values are counts
     assert D._pair_kind(np.array([1, 2]), st.norm()) == D.CONTINUOUS_VS_DIST
-    assert D._pair_kind(np.array([1, 2]), np.array([0.5, 1.5])) == D.CONTINUOUS  # numbers on one line
+
+
+def test_integer_samples_against_float_samples_refused_not_jittered():
+    """Review item 2: integers against floats gave confident nonsense (Poisson vs normal: 17.88 +- 0.12); a mass function
+    and a density have no common reference measure, so the dispatcher refuses and says how to ask for either reading."""
+    g = np.random.default_rng(0)
+    for x, y, first in (
+        (g.poisson(5, 100), g.normal(5, 2, 100), "discrete"),
+        (g.uniform(0, 10, 100), g.integers(0, 10, 100), "continuous"),
+    ):
+        with pytest.raises(TypeError, match=f"`x` holds {first} samples.*not defined.*cast both to float.*cast both to int"):
+            estimate_kl(x, y)
+        with pytest.raises(TypeError, match="not defined"):
+            estimate_js(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the kNN estimator's tie warning (rounded data)
+        e = estimate_kl(g.poisson(5, 500).astype(float), g.normal(5, 2, 500).round())  # what the message suggests works
+    assert np.isfinite(e.value)
 
 
 def test_discrete_samples_use_miller_madow_and_match_closed_form():
@@ -290,3 +307,91 @@ def test_docstring_examples(name):
     for t in tests:
         runner.run(t)
     assert runner.failures == 0
+
+
+# ---------------------------------------------------------------- regressions (review of the estimation code)
+
+
+def test_smoothing_on_float_samples_refused_unless_plugin_asked():
+    """Review item 3: smoothing= on floats silently ran plug-in on distinct floats (0.549306 for every mu, which is
+    log(3)/2: disjoint supports smoothed with Jeffreys over n + m distinct values)."""
+    g = np.random.default_rng(0)
+    x, y = g.normal(size=200), g.normal(3, 1, size=200)
+    with pytest.raises(ValueError, match="smoothing.*floats.*method='plugin'"):
+        estimate_kl(x, y, smoothing="jeffreys")
+    with pytest.raises(ValueError, match="smoothing"):
+        estimate_entropy(x, smoothing="laplace")
+    with pytest.raises(ValueError, match="smoothing"):
+        estimate_js(x, y, smoothing="jeffreys", method="knn")
+    assert estimate_kl(x, y, smoothing="jeffreys", method="plugin").method == "plugin"  # asked for by name
+
+
+def test_auto_reports_knn_ensemble_and_every_returned_method_can_be_passed_back():
+    """Review item 10: results named 'kl'/'kl-ensemble'/'knn-entropy...' which method= refused, and AUTO said 'knn'
+    where auto returned the ensemble.  Every Estimate.method must be a registry name giving the same estimate again."""
+    g = np.random.default_rng(1)
+    x, y = g.normal(size=300), g.normal(0.5, 1, size=300)
+    assert D.AUTO[D.CONTINUOUS] == "knn-ensemble"
+    cases = [
+        (estimate_kl, (x, y)),
+        (estimate_kl, (x, st.norm(0.5))),
+        (estimate_entropy, (x,)),
+        (estimate_js, (x, y)),
+        (estimate_kl, (g.integers(0, 3, 300), g.integers(0, 3, 300))),
+        (estimate_entropy, (g.integers(0, 3, 300),)),
+        (estimate_kl, (g.integers(0, 6, 300), st.poisson(2))),
+    ]
+    warnings.simplefilter("ignore")  # tie warnings of kNN on integers; pytest restores the filters
+    for f, data in cases:
+        for method in ["auto", *sorted({m for m, kinds in D.KL_METHODS.items()})]:
+            try:
+                e = f(*data, method=method, rng=0)
+            except ValueError:  # the method does not apply to this kind
+                continue
+            again = f(*data, method=e.method, rng=0)
+            assert again.method == e.method
+            assert again.value == pytest.approx(e.value, rel=1e-12, abs=1e-12), (f.__name__, method, e.method)
+
+
+def test_base_two_gives_bits_for_every_kind():
+    """Review item 15: base= (2 for bits) divides value, stderr and ci by log 2 (Cover & Thomas sec. 2.1) for every method."""
+    g = np.random.default_rng(2)
+    x, y, xi, yi = g.normal(size=300), g.normal(0.5, 1, size=300), g.integers(0, 4, 300), g.integers(0, 4, 300)
+    cases = [
+        (estimate_kl, (x, y), {}),
+        (estimate_kl, (x, st.norm(0.5)), {}),
+        (estimate_kl, (xi, yi), {}),
+        (estimate_kl, (st.norm(), st.norm(1)), {"max_draws": 4096}),
+        (estimate_entropy, (x,), {}),
+        (estimate_entropy, (xi,), {}),
+        (estimate_js, (xi, yi), {}),
+        (estimate_js, (x, y), {}),
+    ]
+    for f, data, kw in cases:
+        nats, bits = f(*data, rng=3, **kw), f(*data, rng=3, base=2, **kw)
+        assert bits.value == pytest.approx(nats.value / math.log(2), rel=1e-12)
+        assert bits.stderr == pytest.approx(nats.stderr / math.log(2), rel=1e-12)
+        assert bits.ci == pytest.approx(tuple(c / math.log(2) for c in nats.ci), rel=1e-12)
+        assert bits.details["base"] == 2
+    # the closed form in bits: D(N(0,1)||N(1,1)) = 1/2 nat = 0.5/log 2 bits
+    e = estimate_kl(st.norm(), st.norm(1), rng=0, base=2, max_draws=10**5)
+    assert abs(e.value - 0.5 / math.log(2)) < 4 * e.stderr
+    for bad in (1, 0, -2, "2", True):
+        with pytest.raises(ValueError, match="`base`"):
+            estimate_entropy(x, base=bad)
+
+
+def test_nan_log_density_of_y_is_an_error_not_infinite():
+    """Review item 9: a NaN log q at a sample was taken as q = 0 (inf); scipy's norm(0, -1) is invalid and its logpdf NaN."""
+    with pytest.raises(ValueError, match=r"NaN at x\[0\]"):
+        estimate_kl(np.random.default_rng(0).normal(size=50), st.norm(0, -1))
+    with pytest.raises(ValueError, match=r"NaN at x\[0\]"):
+        estimate_kl(np.arange(10), st.poisson(-1))
+
+
+def test_samples_vs_density_with_no_mass_is_infinite_with_warning_and_registry_name():
+    """Review item 9/10: normal samples against Exp(1) (no density below 0) gave inf without a warning and method
+    'kl-ensemble'; now inf, stderr inf, ci (0, inf), an AccuracyWarning, and a method= name."""
+    with pytest.warns(kb.AccuracyWarning):
+        e = estimate_kl(np.random.default_rng(0).normal(size=500), st.expon())
+    assert (e.value, e.stderr, e.ci, e.method) == (math.inf, math.inf, (0.0, math.inf), "knn-ensemble")

@@ -295,7 +295,7 @@ def test_details_are_json_ready():
     """to_dict() of a plug-in estimate survives json.dumps (values as plain Python objects)."""
     import json
 
-    e = P.kl_plugin(np.array([[1, 2], [3, 4]]), np.array([[1, 2]]))
+    e = P.kl_plugin(np.array([[1, 2], [3, 4]]), np.array([[1, 2], [1, 2]]))
     json.dumps(e.to_dict())
     assert e.details["unseen_in_q"] == [[3, 4]]
 
@@ -337,3 +337,47 @@ def test_fuzz_plugin_is_the_empirical_divergence_and_relabelling_invariant(x, y)
     h = P.entropy_plugin(x)
     assert h.stderr > 0 or len(set(x)) == 1
     assert not any(math.isnan(v) for v in (j.value, j.stderr, h.value, h.stderr))
+
+
+# ---------------------------------------------------------------- regressions (review of the estimation code)
+
+
+def test_plugin_from_one_sample_refused():
+    """Review item 12: kb.estimate_kl([3], [3]) claimed 0 +- 0 with CI [0, 0] from one sample each."""
+    for f in (P.kl_plugin, P.js_plugin):
+        with pytest.raises(ValueError, match="`x` has 1 sample"):
+            f(np.array([3]), np.array([3, 3]))
+        with pytest.raises(ValueError, match="`y` has 1 sample"):
+            f(np.array([3, 3]), np.array([3]))
+    with pytest.raises(ValueError, match="`x` has 1 sample"):
+        P.kl_plugin_vs_logq(np.array([3]), np.array([-1.0]))
+
+
+def test_plugin_kl_one_shared_value_is_not_certain():
+    """Review item 12: one value in both samples gives D_hat = 0 but not certainty: the variance is floored at the
+    chi-square term with one degree of freedom, 1/2 (1/n + 1/m)^2 (the formula in kl_plugin's docstring, by hand)."""
+    e = P.kl_plugin(np.array([3, 3]), np.array([3, 3, 3, 3]))
+    assert e.value == 0.0
+    assert e.stderr == pytest.approx(math.sqrt(0.5 * (1 / 2 + 1 / 4) ** 2), rel=1e-12)
+    assert e.ci[1] > 0
+    j = P.js_plugin(np.array([3, 3]), np.array([3, 3, 3, 3]))
+    assert j.stderr == pytest.approx(math.sqrt((1 / 32) * (1 / 2 + 1 / 4) ** 2), rel=1e-12)
+
+
+def test_miller_madow_many_unseen_values_warns():
+    """Review item 18: K = 50 equiprobable values, n = 30 (bias -0.38, coverage 0.65): the Good-Turing unseen mass f1/n
+    (Good 1953, eq. 2) is far above 0.2, so an AccuracyWarning says the estimate is biased low; n = 10^4 of K = 3 is silent."""
+    import warnings
+
+    import kullback as kb
+
+    x = np.random.default_rng(0).integers(0, 50, 30)
+    f1 = int(np.sum(np.bincount(x) == 1))
+    assert f1 / 30 > 0.2  # the premise, counted by hand
+    with pytest.warns(kb.AccuracyWarning, match="Good-Turing"):
+        kb.estimate_entropy(x)
+    with pytest.warns(kb.AccuracyWarning, match="Good-Turing"):
+        kb.estimate_kl(x, np.random.default_rng(1).integers(0, 50, 3000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kb.estimate_entropy(np.random.default_rng(2).integers(0, 3, 10_000))

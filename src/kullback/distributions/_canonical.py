@@ -184,7 +184,8 @@ class Dist:
             return st.multivariate_normal(v["loc"], L @ L.T)
         if f == "dirichlet":
             return st.dirichlet(v["alpha"])
-        raise AssertionError(f"no scipy view for {f}")  # pragma: no cover
+        msg = f"no scipy view of the {f} family for the numeric methods"
+        raise NotImplementedError(msg)
 
 
 def _host(x):

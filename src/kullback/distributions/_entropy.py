@@ -127,8 +127,33 @@ def _law(obj, name, what, fix):
         raise TypeError(msg) from None
 
 
+# Laws kullback has no description of whose own library computes the entropy exactly (a closed form,
+# or scipy's exact finite sum), used as they are:
+# torch Kumaraswamy (closed form with the harmonic number of 1/b; Jones 2009, Statist. Methodol. 6, eq. 7),
+# torch Wishart (closed form from the multivariate digamma; Bishop 2006, PRML eq. B.82),
+# scipy multivariate_t (closed form; Kotz & Nadarajah 2004, "Multivariate t Distributions", eq. 1.26),
+# scipy multinomial (the exact sum over the binomial marginals of -sum E log(x_i!) terms).
+# torch LKJCholesky raises NotImplementedError for entropy, so it is not here.
+_LIBRARY_ENTROPY = {"Kumaraswamy", "Wishart", "multivariate_t_frozen", "multinomial_frozen"}
+
+
+def _library_entropy(p):
+    """The entropy from the object's own exact ``.entropy()`` (torch tensor or float64), or None."""
+    if type(p).__name__ not in _LIBRARY_ENTROPY or not callable(getattr(p, "entropy", None)):
+        return None
+    value = p.entropy()
+    return value if hasattr(value, "detach") else np.asarray(value, dtype=np.float64)[()]
+
+
 def entropy(p, *, base=None):
-    """H(p) of a distribution object (differential entropy for densities, in nats unless ``base``)."""
+    """H(p) of a distribution object (differential entropy for densities, in nats unless ``base``).
+
+    Laws kullback does not describe but whose library has an exact entropy (torch ``Kumaraswamy``,
+    ``Wishart``; scipy ``multivariate_t``, ``multinomial``) use the library's own ``entropy()``.
+    """
+    own = _library_entropy(p)
+    if own is not None:
+        return own / math.log(base) if base is not None else own
     law = _law(p, "p", "H(p)", "kb.estimate_entropy(p)")
     value = _closed_entropy(law) if law.d is not None else None
     if value is None:
@@ -160,6 +185,12 @@ def _closed_entropy(law: _Law):
     if d.family == "categorical":
         pr = P["probs"]
         return -o.xlogy(pr, pr).sum(-1)
+    if d.family == "vonmises":
+        # H = log(2 pi I0(k)) - k I1(k)/I0(k)  [K. V. Mardia & P. E. Jupp, "Directional Statistics" (2000),
+        # sec. 3.5.4, with E_p cos(X - m) = A(k) = I1/I0]; with the scaled i0e = e^-k I0 this is
+        # log 2 pi + log i0e(k) + k (1 - i1e/i0e), no overflow for large k
+        k = P["concentration"]
+        return math.log(2 * math.pi) + o.log(o.i0e(k)) + k * (1 - o.i1e(k) / o.i0e(k))
     if d.family is None:
         return None
     import dataclasses
@@ -180,8 +211,11 @@ def _numeric_over_batch(P: _Law, Q: _Law | None, method):
     batch = P.batch if Q is None else tuple(np.broadcast_shapes(P.batch, Q.batch))
     out = np.empty(batch)
     for idx in np.ndindex(batch):
-        p = P.scalar(_sub(P.batch, batch, idx))
-        q = None if Q is None else Q.scalar(_sub(Q.batch, batch, idx))
+        try:
+            p = P.scalar(_sub(P.batch, batch, idx))
+            q = None if Q is None else Q.scalar(_sub(Q.batch, batch, idx))
+        except NotImplementedError:  # _canonical has no scipy view of this family: no numeric method here
+            raise _no_numeric(P, Q) from None
         out[idx] = method(p, P.kind) if Q is None else method(p, q, P.kind)
     return out
 
@@ -189,6 +223,13 @@ def _numeric_over_batch(P: _Law, Q: _Law | None, method):
 def _sub(shape, batch, idx):
     idx = idx[len(batch) - len(shape) :] if shape else ()
     return tuple(0 if s == 1 else i for s, i in zip(shape, idx))
+
+
+def _no_numeric(P, Q):
+    what, fix = ("JS(p, q)", "kb.estimate_js(p, q)") if Q is not None else ("H(p)", "kb.estimate_entropy(p)")
+    fams = ", ".join(str(L.d.family) for L in (P, Q) if L is not None and L.d is not None)
+    msg = f"{what} of {fams} laws has no closed form or numeric method here; use {fix} for a Monte Carlo estimate with an error bar"
+    return TypeError(msg)
 
 
 def _multivariate(P, Q):
@@ -229,7 +270,21 @@ def _edges(laws):
         + [np.asarray(getattr(law, "kinks", ()), dtype=np.float64) for law in laws]
     )
     cuts = np.unique(cuts[np.isfinite(cuts) & (cuts > lo) & (cuts < hi)])
-    return np.array([lo, *cuts.tolist(), hi])
+    edges = np.array([lo, *cuts.tolist(), hi])
+    # merge cuts a few ulps apart (quantiles of two laws that agree to rounding): an interval of width
+    # ~1 ulp has no interior points for tanh-sinh, which returns NaN on it (review item 5: cauchy vs cauchy(1, 3))
+    keep = np.ones(edges.size, dtype=bool)
+    last = edges[0]
+    for i in range(1, edges.size - 1):
+        if edges[i] - last <= 8 * np.spacing(max(abs(last), abs(edges[i]))):
+            keep[i] = False
+        else:
+            last = edges[i]
+    if edges.size > 2 and np.isfinite(edges[-1]) and keep.sum() > 2:
+        j = np.flatnonzero(keep[:-1])[-1]  # the last kept interior cut against the upper end
+        if j > 0 and edges[-1] - edges[j] <= 8 * np.spacing(max(abs(edges[j]), abs(edges[-1]))):
+            keep[j] = False
+    return edges[keep]
 
 
 def _quad(f, laws, what, scale_ok=False):

@@ -10,7 +10,8 @@ five functions:
 - :func:`event_dim`: 0 for a univariate law, d for a law on R^d (or a d-vector of counts);
 - :func:`sample`: ``n`` draws as a NumPy array, ``(n,)`` or ``(n, d)``, float64 (int64 for
   discrete laws); the same ``rng`` gives the same draws, torch objects included;
-- :func:`log_density`: log p(x) as float64, ``-inf`` outside the support.
+- :func:`log_density`: log p(x) as float64, ``-inf`` outside the support (NaN where the law itself
+  gives NaN: it is passed on, for the caller to refuse, never turned into ``-inf``).
 
 torch is never imported to look at an input: a torch object can only exist if
 the caller imported torch (``sys.modules``).  One distribution at a time: a
@@ -219,8 +220,8 @@ def log_density(dist, x) -> np.ndarray:
         method = "logpmf" if is_discrete(dist) else "logpdf"
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = getattr(dist, method)(x.reshape(n, d) if d else x)
-    out = np.asarray(out, dtype=np.float64).reshape(n)
-    return np.where(np.isnan(out), -np.inf, out) if kind != "torch" else out
+    # NaN stays NaN (a bug of the law or its parameters, which the callers refuse), never -inf
+    return np.asarray(out, dtype=np.float64).reshape(n)
 
 
 def _dirichlet_logpdf(dist, x):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -54,9 +55,9 @@ KL_METHODS: dict[str, dict[str, _Method]] = {
     | {DISCRETE_VS_DIST: _Method("_plugin", "kl_plugin_vs_logq", _MM)},
     # Wang, Kulkarni & Verdu (2009) and its bias-reduced ensemble (Berrett & Samworth); integers become floats
     "knn": {k: _Method("_knn", "kl_knn", {"method": "knn"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)}
-    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "kl"}, ("k", "rng"))},
+    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "knn"}, ("k", "rng"))},
     "knn-ensemble": {k: _Method("_knn", "kl_knn", {"method": "knn-ensemble"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)}
-    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "kl-ensemble"}, ("k", "rng"))},
+    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "knn-ensemble"}, ("k", "rng"))},
     "monte-carlo": {DISTRIBUTIONS: _Method("_montecarlo", "kl_mc", {}, _MC_OPTIONS)},
 }
 
@@ -64,8 +65,8 @@ ENTROPY_METHODS: dict[str, dict[str, _Method]] = {
     "plugin": {k: _Method("_plugin", "entropy_plugin", _PLUG, ("smoothing",)) for k in (DISCRETE, CONTINUOUS)},
     "miller-madow": {k: _Method("_plugin", "entropy_plugin", _MM) for k in (DISCRETE, CONTINUOUS)},
     # Kozachenko & Leonenko (1987)
-    "knn": {k: _Method("_knn", "entropy_knn", {"method": "kl"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
-    "knn-ensemble": {k: _Method("_knn", "entropy_knn", {"method": "kl-ensemble"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
+    "knn": {k: _Method("_knn", "entropy_knn", {"method": "knn"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
+    "knn-ensemble": {k: _Method("_knn", "entropy_knn", {"method": "knn-ensemble"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
     "monte-carlo": {DISTRIBUTIONS: _Method("_montecarlo", "entropy_mc", {}, _MC_OPTIONS)},
 }
 
@@ -77,14 +78,17 @@ JS_METHODS: dict[str, dict[str, _Method]] = {
     "monte-carlo": {DISTRIBUTIONS: _Method("_montecarlo", "js_mc", {}, _MC_OPTIONS)},
 }
 
-# method="auto", by kind (subject to change in future versions)
+# method="auto", by kind (subject to change in future versions); on continuous samples the kNN room's own
+# "auto" decides, and today returns the bias-reduced ensemble ("knn-ensemble", see _knn._method_name)
 AUTO = {
     DISCRETE: "miller-madow",
-    CONTINUOUS: "knn",
+    CONTINUOUS: "knn-ensemble",
     DISCRETE_VS_DIST: "miller-madow",
-    CONTINUOUS_VS_DIST: "knn",
+    CONTINUOUS_VS_DIST: "knn-ensemble",
     DISTRIBUTIONS: "monte-carlo",
 }
+# the estimators' own names for what they did, as the registry names that ask for it again (method=)
+_REGISTRY_NAME = {"kl": "knn", "kl-ensemble": "knn-ensemble", "knn-entropy": "knn", "knn-entropy-ensemble": "knn-ensemble"}
 _AUTO_SMOOTHED = "plugin"  # with `smoothing`, the prior is the regularisation: no Miller-Madow on top
 # on continuous samples "auto" leaves the choice of single k or ensemble to the kNN room (its method="auto");
 # a `k` given asks for the single-k estimator with that k
@@ -136,10 +140,16 @@ def _pair_kind(x, y) -> str:
 
 
 def _mixed(x, y, kx, ky) -> str:
-    """Integers against floats are numbers on one line (continuous); strings against numbers are refused."""
-    numeric = all(np.asarray(_plugin._to_numpy(v, n)).dtype.kind in "iuf" for v, n in ((x, "x"), (y, "y")))
-    if numeric:
-        return CONTINUOUS
+    """Discrete against continuous samples are refused: no KL between a mass function and a density."""
+    kinds = {n: np.asarray(_plugin._to_numpy(v, n)).dtype.kind for v, n in ((x, "x"), (y, "y"))}
+    if all(k in "biuf" for k in kinds.values()):
+        msg = (
+            f"`x` holds {kx} samples (dtype kind {kinds['x']!r}) but `y` {ky} ones (dtype kind {kinds['y']!r}): "
+            "D(p||q) between a mass function and a density is not defined (no common reference measure). "
+            "If both are rounded measurements of continuous laws, cast both to float (x.astype(float)) for the kNN "
+            "estimator; if both are counts or categories, cast both to int for the plug-in estimator on counts"
+        )
+        raise TypeError(msg)
     msg = f"`x` holds {kx} samples but `y` {ky} ones; both samples must take values of the same kind"
     raise TypeError(msg)
 
@@ -149,12 +159,20 @@ def _mixed(x, y, kx, ky) -> str:
 
 def _choose(table, kind, method, smoothing, k=None):
     """The registry entry for (method, kind); ValueError listing the valid names otherwise."""
+    if smoothing is not None and kind == CONTINUOUS and method not in ("plugin", "miller-madow"):
+        msg = (
+            f"`smoothing={smoothing!r}` applies to counts of discrete samples, but these samples are floats (continuous); "
+            "cast them to int to count values, or pass method='plugin' explicitly to treat each distinct float as a category"
+        )
+        raise ValueError(msg)
     if method == "auto" and kind in _DEFER.get(id(table), ()) and smoothing is None and k is None:
         name = AUTO[kind]
         entry = table[name][kind]
         return name, dataclasses.replace(entry, fixed=entry.fixed | {"method": "auto"})
+    if method == "auto" and k is not None and kind in _DEFER.get(id(table), ()):
+        method = "knn"  # a `k` given asks for the single-k estimator with that k
     if method == "auto":
-        method = _AUTO_SMOOTHED if smoothing is not None and kind in (DISCRETE, CONTINUOUS) else AUTO[kind]
+        method = _AUTO_SMOOTHED if smoothing is not None and kind == DISCRETE else AUTO[kind]
     if not isinstance(method, str) or method not in table:
         msg = f"`method` must be one of {{{', '.join(repr(m) for m in ['auto', *table])}}}, not {method!r}"
         raise ValueError(msg)
@@ -185,9 +203,30 @@ def _check_confidence(confidence):
     return float(confidence)
 
 
-def _run(table, kind, data, *, method, confidence, rng, given):
+def _check_base(base):
+    """None (nats) or a positive number other than 1 (2: bits); the divisor log(base)."""
+    ok = isinstance(base, (float, int, np.floating, np.integer)) and not isinstance(base, bool)
+    if base is None:
+        return 1.0
+    if not (ok and np.isfinite(base) and base > 0 and base != 1):
+        msg = f"`base` must be None (nats) or a positive number other than 1 (2 for bits, 10), not {base!r}"
+        raise ValueError(msg)
+    return math.log(base)
+
+
+def _in_base(est: Estimate, scale: float, base) -> Estimate:
+    """The estimate in units of log(base): value, stderr and ci divided by log(base) (details stay in nats)."""
+    if base is None:
+        return est
+    lo, hi = est.ci
+    details = {**est.details, "base": base}
+    return dataclasses.replace(est, value=est.value / scale, stderr=est.stderr / scale, ci=(lo / scale, hi / scale), details=details)
+
+
+def _run(table, kind, data, *, method, confidence, rng, given, base=None):
     """Choose, call, and finish: the quantity named, the warnings the estimator reported raised at the caller."""
     confidence = _check_confidence(confidence)
+    scale = _check_base(base)
     _access.as_generator(rng)  # refuse a bad `rng` before any work
     name, entry = _choose(table, kind, method, given.get("smoothing"), given.get("k"))
     opts = _options(table, name, entry, kind, given | {"rng": rng})
@@ -197,7 +236,10 @@ def _run(table, kind, data, *, method, confidence, rng, given):
     if not isinstance(est, Estimate):
         msg = f"internal: method {name!r} returned {type(est).__name__}, not an Estimate"
         raise RuntimeError(msg)
-    est = dataclasses.replace(est, quantity=_QUANTITY[id(table)], method=est.method or name)
+    done = _REGISTRY_NAME.get(est.method, est.method) or name
+    if done not in table:  # an estimator's private name: report the registry entry that was called
+        done = name
+    est = _in_base(dataclasses.replace(est, quantity=_QUANTITY[id(table)], method=done), scale, base)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=3)  # the caller of estimate_*
     for msg in est.details.get("warnings", ()):
@@ -227,14 +269,32 @@ def _against(kind, x, q):
     if dx != d and not (d == 1 and dx == 0):
         msg = f"`x` has dimension {max(dx, 1)} but the distribution `y` has dimension {max(d, 1)}; they must live in the same space"
         raise ValueError(msg)
-    return xs, _access.log_density(q, pts)
+    logq = _access.log_density(q, pts)
+    nan = np.flatnonzero(np.isnan(logq))
+    if nan.size:  # NaN is a bug of the law (or its parameters), never an infinite answer
+        i = int(nan[0])
+        msg = f"the log-density of `y` is NaN at x[{i}] = {np.asarray(pts)[i].tolist()!r}; check the distribution's parameters"
+        raise ValueError(msg)
+    return xs, logq
 
 
 # ---------------------------------------------------------------- the public functions
 
 
 def estimate_kl(
-    x, y, *, method="auto", rng=None, confidence=0.95, k=None, smoothing=None, rtol=None, atol=None, max_draws=None, variance_reduction=None
+    x,
+    y,
+    *,
+    method="auto",
+    rng=None,
+    confidence=0.95,
+    k=None,
+    smoothing=None,
+    rtol=None,
+    atol=None,
+    max_draws=None,
+    variance_reduction=None,
+    base=None,
 ) -> Estimate:
     """Estimate D(p || q) from samples of p and q, samples of p and a distribution q, or two distributions.
 
@@ -259,12 +319,16 @@ def estimate_kl(
     smoothing : {"jeffreys", "laplace", "perks"} or float, optional
         Pseudo-count added to every count over the union of observed values (discrete samples):
         Jeffreys 1/2, Laplace 1, Perks 1/K, or the number given.  Makes the estimate finite.
+        Refused on float samples unless ``method="plugin"`` is given.
     rtol, atol, max_draws : float, float, int, optional
         Monte Carlo: draw until the standard error meets ``rtol``/``atol`` or ``max_draws`` is spent.
     variance_reduction : str, optional
         Monte Carlo design: ``"auto"`` (default: randomised quasi-Monte Carlo for 1-D laws with a
         quantile function, antithetic pairs where a pilot shows they help, control variates for
         Gaussian p) or ``"none"``; see ``kullback.estimation._montecarlo``.
+    base : float, optional
+        Units: ``None`` for nats (default), 2 for bits; ``value``, ``stderr`` and ``ci`` are divided
+        by log(base) for every method (``details`` stay in nats, ``details["base"]`` says so).
 
     Returns
     -------
@@ -274,12 +338,13 @@ def estimate_kl(
     Raises
     ------
     TypeError
-        An argument that is neither samples nor a distribution; strings against numbers; a
-        distribution ``x`` with samples ``y``.
+        An argument that is neither samples nor a distribution; strings against numbers; integer
+        (discrete) against float (continuous) samples; a distribution ``x`` with samples ``y``.
     ValueError
         Unknown ``method``, a method that does not apply to the inputs, an option it does not take,
-        ``confidence`` outside (0, 1), empty or non-finite samples, dimensions that differ, too few
-        points for ``k``.
+        ``confidence`` outside (0, 1), a bad ``base``, ``smoothing`` on float samples, empty or
+        non-finite samples, fewer than 2 samples for the plug-in, dimensions that differ, too few
+        points for ``k``, a NaN log-density of a distribution ``y``.
 
     Notes
     -----
@@ -295,14 +360,22 @@ def estimate_kl(
       ``smoothing="jeffreys"`` gives a finite estimate instead.  The bias-corrected value may fall
       slightly below 0 where p is close to q (the interval is cut at 0).  Values are the union of
       those observed: categories a pandas ``Categorical`` declares but neither sample shows play no part.
-    - continuous samples: ``"knn"`` (Wang, Kulkarni & Verdu 2009).  Float samples are continuous
-      even when every value is an integer: nothing is guessed from the values; the kNN estimator
-      warns about tied points.  Pass integer dtype, or ``method="plugin"``, to count them instead.
-      Integer against float samples are numbers on one line: continuous.
+    - continuous samples: ``"knn-ensemble"``, the bias-reduced weighted ensemble of kNN
+      estimators (Berrett, Samworth & Yuan 2019) around Wang, Kulkarni & Verdu (2009); with ``k``
+      given, the single-k ``"knn"``.  Float samples are continuous even when every value is an
+      integer: nothing is guessed from the values; the kNN estimator warns about tied points.
+      Pass integer dtype, or ``method="plugin"``, to count them instead.  Integer against float
+      samples are refused (a mass function against a density has no KL): cast both to float for
+      kNN on rounded data, or both to int for counts.  ``smoothing`` on float samples is refused
+      unless ``method="plugin"`` is asked for by name.
     - samples of p against a distribution q: -H_hat(p) - mean log q(x), with the Miller-Madow
       entropy if q is discrete (``inf`` where a sample value has q = 0, named) and the
-      Kozachenko-Leonenko entropy if q has a density.
+      Kozachenko-Leonenko entropy (``"knn-ensemble"``) if q has a density.
     - two distribution objects: ``"monte-carlo"``, the mean of log p - log q over draws of p.
+
+    Every ``Estimate.method`` returned is a name ``method=`` accepts and gives the same estimate
+    again.  Infinite answers, whatever the method: ``value = stderr = inf``, ``ci = (0, inf)`` and a
+    :class:`kullback.AccuracyWarning` naming the point or value; a NaN log-density is an error.
 
     References
     ----------
@@ -341,11 +414,22 @@ def estimate_kl(
     given = {"k": k, "smoothing": smoothing, "rtol": rtol, "atol": atol, "max_draws": max_draws, "variance_reduction": variance_reduction}
     kind = _pair_kind(x, y)
     data = _against(kind, x, y) if kind in (DISCRETE_VS_DIST, CONTINUOUS_VS_DIST) else (x, y)
-    return _run(KL_METHODS, kind, data, method=method, confidence=confidence, rng=rng, given=given)
+    return _run(KL_METHODS, kind, data, method=method, confidence=confidence, rng=rng, given=given, base=base)
 
 
 def estimate_entropy(
-    x, *, method="auto", rng=None, confidence=0.95, k=None, smoothing=None, rtol=None, atol=None, max_draws=None, variance_reduction=None
+    x,
+    *,
+    method="auto",
+    rng=None,
+    confidence=0.95,
+    k=None,
+    smoothing=None,
+    rtol=None,
+    atol=None,
+    max_draws=None,
+    variance_reduction=None,
+    base=None,
 ) -> Estimate:
     """Estimate the entropy H(p) from samples of p, or of a distribution object by Monte Carlo.
 
@@ -357,13 +441,13 @@ def estimate_entropy(
     method : str, optional
         ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
         ``"monte-carlo"``.
-    rng, confidence, k, smoothing, rtol, atol, max_draws
+    rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
 
     Returns
     -------
     Estimate
-        ``.quantity == "H(p)"``; nats.
+        ``.quantity == "H(p)"``; nats unless ``base``.
 
     Raises
     ------
@@ -374,11 +458,13 @@ def estimate_entropy(
     -----
     ``method="auto"`` chooses (subject to change in future versions): discrete samples
     ``"miller-madow"`` (plug-in plus (K - 1)/(2n), K the number of observed values [1]; standard
-    error by the jackknife; ``"plugin"`` when ``smoothing`` is given); continuous samples ``"knn"``
-    (Kozachenko-Leonenko); a distribution ``"monte-carlo"`` (mean of -log p over draws).  A sample
+    error by the jackknife; ``"plugin"`` when ``smoothing`` is given); continuous samples
+    ``"knn-ensemble"`` (the Kozachenko-Leonenko estimators weighted as Berrett, Samworth & Yuan 2019;
+    ``"knn"`` with ``k`` given); a distribution ``"monte-carlo"`` (mean of -log p over draws).  A sample
     of one repeated discrete value has entropy 0 (exactly, with standard error 0).  The plug-in
-    and Miller-Madow estimates are biased low where many values are unseen (K close to n); NSB is
-    not offered.
+    and Miller-Madow estimates are biased low where many values are unseen (K close to n) and the
+    interval does not include that bias; an :class:`kullback.AccuracyWarning` says so when the
+    Good-Turing unseen mass f1/n (f1 values seen once; Good 1953) exceeds 0.2.  NSB is not offered.
 
     References
     ----------
@@ -397,11 +483,23 @@ def estimate_entropy(
     """
     given = {"k": k, "smoothing": smoothing, "rtol": rtol, "atol": atol, "max_draws": max_draws, "variance_reduction": variance_reduction}
     kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x")]
-    return _run(ENTROPY_METHODS, kind, (x,), method=method, confidence=confidence, rng=rng, given=given)
+    return _run(ENTROPY_METHODS, kind, (x,), method=method, confidence=confidence, rng=rng, given=given, base=base)
 
 
 def estimate_js(
-    x, y, *, method="auto", rng=None, confidence=0.95, k=None, smoothing=None, rtol=None, atol=None, max_draws=None, variance_reduction=None
+    x,
+    y,
+    *,
+    method="auto",
+    rng=None,
+    confidence=0.95,
+    k=None,
+    smoothing=None,
+    rtol=None,
+    atol=None,
+    max_draws=None,
+    variance_reduction=None,
+    base=None,
 ) -> Estimate:
     """Estimate the Jensen-Shannon divergence JS(p, q) = D(p||m)/2 + D(q||m)/2, m = (p + q)/2.
 
@@ -413,13 +511,13 @@ def estimate_js(
     method : str, optional
         ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
         ``"monte-carlo"``.
-    rng, confidence, k, smoothing, rtol, atol, max_draws
+    rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
 
     Returns
     -------
     Estimate
-        ``.quantity == "JS(p, q)"``; nats, in [0, log 2].
+        ``.quantity == "JS(p, q)"``; nats, in [0, log 2] (bits, in [0, 1], with ``base=2``).
 
     Raises
     ------
@@ -433,7 +531,8 @@ def estimate_js(
     ``method="auto"`` chooses (subject to change in future versions): discrete samples
     ``"miller-madow"`` (plug-in with the mixture m_hat = (p_hat + q_hat)/2 over the union of
     observed values, first-order bias removed, delta-method interval cut to [0, log 2]; always
-    finite); continuous samples ``"knn"``; distributions ``"monte-carlo"``.
+    finite); continuous samples ``"knn-ensemble"`` (``"knn"`` with ``k`` given); distributions
+    ``"monte-carlo"``.
 
     References
     ----------
@@ -460,4 +559,4 @@ def estimate_js(
             "draw samples of q (e.g. q.rvs(n)) and compare two samples"
         )
         raise NotImplementedError(msg)
-    return _run(JS_METHODS, kind, (x, y), method=method, confidence=confidence, rng=rng, given=given)
+    return _run(JS_METHODS, kind, (x, y), method=method, confidence=confidence, rng=rng, given=given, base=base)

@@ -237,6 +237,30 @@ def _py(v):
     return v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
 
 
+def _need_two(n, name):
+    if n < 2:
+        msg = f"`{name}` has {n} sample; an estimate with an uncertainty needs at least 2 samples in each of `x` and `y`"
+        raise ValueError(msg)
+
+
+# Good-Turing (Good 1953, Biometrika 40, eq. 2): the mass of p on values its sample never showed is about
+# f1/n, f1 the number of values seen exactly once.  Above this the plug-in and Miller-Madow entropies are
+# biased low by more than their intervals allow (the review measured coverage 0.65 at K = 50, n = 30).
+_UNSEEN_MASS_LIMIT = 0.2
+
+
+def _unseen_warning(a, name, quantity):
+    """A message when many of the sample's values are singletons (Good-Turing unseen mass f1/n large), else None."""
+    f1, n = int(np.count_nonzero(a == 1)), int(a.sum())
+    if f1 <= _UNSEEN_MASS_LIMIT * n:
+        return None
+    return (
+        f"{quantity}: {f1} of the {n} samples of `{name}` are values seen once, so by Good-Turing about {f1 / n:.0%} of p's mass "
+        "lies on values the sample never showed; the plug-in and Miller-Madow estimates are then biased low by more than "
+        "their interval allows. Collect more samples"
+    )
+
+
 def _infinite(unseen, values, counts, *, quantity, method, n, confidence, where):
     """D = inf: the values of p's sample (with their counts) that q never shows, in details and a message."""
     idx = np.flatnonzero(unseen)
@@ -267,16 +291,20 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     ``correction`` the plug-in estimates of both terms are subtracted ("miller-madow").
     Variance (delta method on the two multinomials; e.g. Agresti 2002, Categorical Data Analysis,
     sec. 14.1): dD/dp_i = log(p_i/q_i) + 1, dD/dq_i = -p_i/q_i, hence
-        Var D_hat = Var_p[log(p/q)]/n + Var_q[p/q]/m + (K_p - 1)/2 (1/n + 1/m)^2.
+        Var D_hat = Var_p[log(p/q)]/n + Var_q[p/q]/m + max(K_p - 1, 1)/2 (1/n + 1/m)^2.
     The last, second-order term is the variance of the chi-square limit (1/n + 1/m) chi2_{K-1}/2 that
     D_hat has where p = q and the first-order terms vanish (the analogue of Harris 1975 for entropy);
     it keeps the interval honest near D = 0 and is negligible elsewhere.
-    Where x shows a value y never does (and no smoothing): D_hat = inf, the value named.
+    Where x shows a value y never does (and no smoothing): D_hat = inf, the value named.  Needs n, m >= 2.
+    Many singletons in x (Good-Turing unseen mass f1/n > 0.2) give a warning: the bias is then larger than
+    the first-order correction removes.
     """
     cx, cy, values = factorize(x, y)
     K = len(values)
     a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
     n, m = int(a.sum()), int(b.sum())
+    _need_two(n, "x")
+    _need_two(m, "y")
     alpha = _pseudocount(smoothing, K, correction)
     method = "miller-madow" if correction else "plugin"
     if alpha == 0 and np.any((a > 0) & (b == 0)):
@@ -292,10 +320,15 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     Kp = int(on.sum())
     t1 = max(float(np.sum(p * lr * lr)) - D * D, 0.0) / n  # Var_p[log p/q] / n
     t2 = max(float(np.sum(p * r)) - 1.0, 0.0) / m  # Var_q[p/q] / m
-    t3 = (Kp - 1) / 2 * (1 / n + 1 / m) ** 2  # chi-square term where p = q
+    # chi-square term where p = q, with at least one degree of freedom: one value seen in both samples does not show
+    # that p = q (a value neither sample has shown yet may carry mass), so the variance is never 0
+    t3 = max(Kp - 1, 1) / 2 * (1 / n + 1 / m) ** 2
     bias = (Kp - 1) / (2 * n) + (float(np.sum(r)) - 1.0) / (2 * m) if correction else 0.0
     value, se, ci = _normal(D - bias, t1 + t2 + t3, confidence=confidence)
     details = {"plugin": D, "bias_correction": bias, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
+    unseen = _unseen_warning(a, "x", "D(p||q)") if alpha == 0 else None
+    if unseen:
+        details["warnings"] = [unseen]
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
     return Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
 
@@ -317,6 +350,7 @@ def kl_plugin_vs_logq(x, logq, *, correction=True, confidence=0.95) -> Estimate:
     logq = np.asarray(logq, dtype=np.float64).reshape(-1)
     a = np.bincount(codes, minlength=K)
     n = int(a.sum())
+    _need_two(n, "x")
     lq = np.empty(K)
     lq[codes] = logq
     method = "miller-madow" if correction else "plugin"
@@ -346,6 +380,11 @@ def entropy_plugin(x, *, correction=True, smoothing=None, confidence=0.95) -> Es
     floored at the second-order variance (K_p - 1)/(2 n^2) of Harris (1975, "The statistical estimation
     of entropy in the non-parametric case", in Topics in Information Theory, pp. 323-355).
     With ``smoothing`` the frequencies are (a_i + alpha)/(n + K alpha) over the observed values.
+
+    Limitation: where many values are unseen (alphabet size comparable to n) both estimates are biased low
+    by more than (K_p - 1)/(2n) and the interval does not include that bias (K = 50 equiprobable values,
+    n = 30: bias -0.38 nats, coverage 0.65).  A warning says so when the Good-Turing estimate f1/n of the
+    unseen mass (Good 1953, eq. 2; f1 the number of values seen once) exceeds 0.2.
     """
     codes, _, values = factorize(x)
     K = len(values)
@@ -362,6 +401,9 @@ def entropy_plugin(x, *, correction=True, smoothing=None, confidence=0.95) -> Es
     value, se, ci = _normal(H + mm, var, confidence=confidence)
     details = {"plugin": H, "bias_correction": mm, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     method = "miller-madow" if correction else "plugin"
+    unseen = _unseen_warning(a, "x", "H(p)") if alpha == 0 else None
+    if unseen:
+        details["warnings"] = [unseen]
     return Estimate(value, se, ci, method, n, confidence, "normal, jackknife variance", "H(p)", details)
 
 
@@ -408,6 +450,8 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     K = len(values)
     a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
     n, m = int(a.sum()), int(b.sum())
+    _need_two(n, "x")
+    _need_two(m, "y")
     alpha = _pseudocount(smoothing, K, correction)
     p, q = (a + alpha) / (n + K * alpha), (b + alpha) / (m + K * alpha)
     mix = (p + q) / 2
@@ -417,7 +461,7 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     lq = np.log(np.where(q > 0, q, 1) / mix)
     t1 = max(float(np.sum(p * lp * lp)) - float(np.sum(kp)) ** 2, 0.0) / (4 * n)
     t2 = max(float(np.sum(q * lq * lq)) - float(np.sum(kq)) ** 2, 0.0) / (4 * m)
-    t3 = (K - 1) / 32 * (1 / n + 1 / m) ** 2
+    t3 = max(K - 1, 1) / 32 * (1 / n + 1 / m) ** 2  # at least one degree of freedom, as in kl_plugin
     bias = 0.0
     if correction:
         vm = float(np.sum((p * (1 - p) / n + q * (1 - q) / m) / mix))
