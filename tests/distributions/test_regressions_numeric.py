@@ -203,3 +203,14 @@ def test_loader_terms_against_mpmath():
             ref = (X * mp.log(X / M) if x else 0) + M - X
             got = float(_bd0(np.array([x]), np.array([m]))[0])
             assert got == pytest.approx(float(ref), rel=1e-13, abs=1e-300)
+
+
+def test_gamma_log_density_at_subnormal_arguments_is_finite():
+    """Loader's bd0 formed x/m, which overflows for a subnormal m: the gamma log-density was -inf
+    at x = 1e-320 and continuous Bernoulli || gamma was refused as an underflow. Reference: mpmath."""
+    import importlib
+
+    law = importlib.import_module("kullback.distributions._numeric")._Law(st.gamma(2.0), False)
+    for x in (1e-320, 5e-324, 1e-300):
+        ref = float(mp.log(mp.mpf(x)) - mp.mpf(x))  # log(x e^-x / Gamma(2))
+        assert float(law.logf(np.array([x]))[0]) == pytest.approx(ref, rel=1e-14)

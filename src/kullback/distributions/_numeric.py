@@ -96,7 +96,12 @@ def _bd0(x, m):
     for j in range(1, 14):  # v^2 <= 1/100: 13 terms reach 1e-26 relative
         ej = ej * v2
         s = s + ej / (2 * j + 1)
-    far = special.xlogy(x, x / np.where(near, 1.0, m)) + m - x
+    mf = np.where(near, 1.0, m)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        r = x / mf
+        # x/m overflows or underflows (m subnormal, or far apart): the logs separately
+        logr = np.where(np.isfinite(r) & (r > 0), special.xlogy(x, r), special.xlogy(x, x) - special.xlogy(x, mf))
+    far = logr + m - x
     return np.where(near, s, far)
 
 
