@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint fuzz bench install clean
+.PHONY: demo test lint fuzz bench accuracy coverage install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_discrete.py
 	$(BIN)/python benchmarks/bench_distributions.py
+	$(BIN)/python benchmarks/bench_startup.py --out docs/benchmarks-startup.md
+	$(BIN)/python benchmarks/bench_estimation.py
+
+# The accuracy tables of docs/accuracy.md (long: tens of minutes), and the interval-coverage studies.
+accuracy: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/accuracy_same.py
+	$(BIN)/python benchmarks/accuracy_cross.py
+	$(BIN)/python benchmarks/accuracy_numeric.py
+
+coverage: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/coverage_estimation.py
+	$(BIN)/python benchmarks/plugin_coverage.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
