@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 from ._canonical import Dist
-from ._ops import EULER, LOG_2PI, _lgamma_corr, _psi_tail, lbeta, psi_diff
+from ._ops import EULER, LOG_2PI, _lgamma_corr, _psi_tail, lbeta, psi1_diff, psi_diff
 from ._same import _cb_parts
 
 SQRT_HALF = math.sqrt(0.5)
@@ -35,9 +35,16 @@ SQRT_HALF = math.sqrt(0.5)
 
 
 class Moments:
-    """What a family can say in closed form about E_p[f(X)]; absent entries are None."""
+    """What a family can say in closed form about E_p[f(X)]; absent entries are None.
+
+    ``h0``, ``c_elog``, ``c_elog1m``: where set, the entropy as parts,
+    H = h0 - c_elog E log X - c_elog1m E log(1 - X), each coefficient a pair (shape, const) standing
+    for shape + const (const a small integer, so that differences of coefficients are exact);
+    ``divergence`` combines them with q's coefficients symbolically (see there).
+    """
 
     entropy = mean = std = elog = varlog = elog1m = lo = hi = elogfact = None
+    h0 = c_elog = c_elog1m = None
 
     def dmean(self, c):  # E X - c
         return None if self.mean is None else self.mean - c
@@ -52,20 +59,29 @@ class Moments:
         return None
 
 
-def _gamma_entropy(o, k, b):
-    """k - log b + lgamma(k) + (1 - k) psi(k); for k >= 10 Stirling's series for lgamma and psi
-    regrouped as log(2 pi k)/2 + 1/2 - 1/(2k) + corr(k) + (1 - k) tail(k) (nothing of size k log k cancels)."""
+def _gamma_entropy(o, k, b, elog):
+    """The gamma entropy k - log b + lgamma(k) + (1 - k) psi(k) as parts (h0, (shape, const)):
+    H = h0 - (shape + const) E log X, E log X = psi(k) - log b.
+
+    k < 10: h0 = k + lgamma(k) - k log b and the coefficient k - 1, kept as (k, -1) so that a
+    cross-entropy's -(k_q - 1) E log X combines with it as (k - k_q) E log X (at tiny k both are
+    about -1/k; differenced after rounding they would leave no digits).  k >= 10: Stirling's series
+    for lgamma and psi regrouped as log(2 pi k)/2 + 1/2 - 1/(2k) + corr(k) + (1 - k) tail(k) - log b
+    (nothing of size k log k cancels), all of it in h0, coefficient 0."""
     big = k >= 10
     kb_ = o.where(big, k, 10.0)
     kd = o.where(big, 1.0, k)
-    series = 0.5 * (LOG_2PI + o.log(kb_)) + 0.5 - 0.5 / kb_ + _lgamma_corr(o, kb_) + (1 - kb_) * _psi_tail(o, kb_)
-    direct = kd + o.lgamma(kd) + (1 - kd) * o.digamma(kd)
-    return o.where(big, series, direct) - o.log(b)
+    series = 0.5 * (LOG_2PI + o.log(kb_)) + 0.5 - 0.5 / kb_ + _lgamma_corr(o, kb_) + (1 - kb_) * _psi_tail(o, kb_) - o.log(b)
+    direct = kd + o.lgamma(kd) - kd * o.log(b)
+    h0 = o.where(big, series, direct)
+    coef = (o.where(big, 0.0, k), o.where(big, 0.0, -1.0))
+    return h0, coef, h0 - _times(o, coef, elog)
 
 
 def _beta_entropy(o, a, b, elog, elog1m):
-    """log B(a, b) - (a - 1) E log X - (b - 1) E log(1 - X); where a, b >= 10 Stirling's series for
-    lgamma and psi, regrouped so that the terms of size a log a cancel symbolically:
+    """log B(a, b) - (a - 1) E log X - (b - 1) E log(1 - X) as parts (h0, c_elog, c_elog1m, H): h0 = log B(a, b),
+    coefficients (a, -1), (b, -1) (see _gamma_entropy for why); where a, b >= 10 Stirling's series for
+    lgamma and psi, regrouped so that the terms of size a log a cancel symbolically, all in h0 (coefficients 0):
     H = (log(a/s) + log(b/s) - log s + log(2 pi) + 1)/2 + corr(a) + corr(b) - corr(s)
         - 1/(2a) - 1/(2b) + 1/s - (a - 1) tail(a) - (b - 1) tail(b) + (s - 2) tail(s),  s = a + b."""
     big = (a >= 10) & (b >= 10)
@@ -74,8 +90,18 @@ def _beta_entropy(o, a, b, elog, elog1m):
     series = 0.5 * (o.log(ab / s) + o.log(bb / s) - o.log(s) + LOG_2PI + 1)
     series = series + (_lgamma_corr(o, ab) + _lgamma_corr(o, bb) - _lgamma_corr(o, s))
     series = series - 0.5 / ab - 0.5 / bb + 1 / s - (ab - 1) * _psi_tail(o, ab) - (bb - 1) * _psi_tail(o, bb) + (s - 2) * _psi_tail(o, s)
-    direct = lbeta(o, a, b) - (a - 1) * elog - (b - 1) * elog1m
-    return o.where(big, series, direct)
+    h0 = o.where(big, series, lbeta(o, a, b))
+    ca = (o.where(big, 0.0, a), o.where(big, 0.0, -1.0))
+    cb = (o.where(big, 0.0, b), o.where(big, 0.0, -1.0))
+    return h0, ca, cb, h0 - _times(o, ca, elog) - _times(o, cb, elog1m)
+
+
+def _times(o, c, x):
+    """(shape + const) x for a coefficient pair c; 0 where the coefficient is 0 or None (x may then be infinite)."""
+    if c is None:
+        return 0.0
+    v = c[0] + c[1]
+    return o.where(v == 0, 0.0, v * o.where(v == 0, 1.0, x))
 
 
 def _erfcx(o, x):
@@ -112,9 +138,9 @@ def moments(o, d: Dist) -> Moments | None:
         m.log_epow = lambda c: o.lgamma(1 + c) - c * o.log(lam)
     elif f == "gamma":
         k, b = P["concentration"], P["rate"]
-        m.entropy = _gamma_entropy(o, k, b)
         m.mean, m.std, m.lo, m.hi = k / b, o.sqrt(k) / b, 0.0, inf
         m.elog = o.digamma(k) - o.log(b)
+        m.h0, m.c_elog, m.entropy = _gamma_entropy(o, k, b, m.elog)
         m.varlog = o.trigamma(k)
         m.log_mgf = lambda t, c=0.0: -t * c - k * o.log1p(-t / b)
         # lgamma(k + c) - lgamma(k) = lgamma(c) - log B(c, k): no cancellation at large k
@@ -123,12 +149,12 @@ def moments(o, d: Dist) -> Moments | None:
         a, b = P["a"], P["b"]
         m.elog = psi_diff(o, a, b)
         m.elog1m = psi_diff(o, b, a)
-        m.entropy = _beta_entropy(o, a, b, m.elog, m.elog1m)
+        m.h0, m.c_elog, m.c_elog1m, m.entropy = _beta_entropy(o, a, b, m.elog, m.elog1m)
         m.log_epow = lambda c: lbeta(o, a + c, b) - lbeta(o, a, b)
         m.mean, m.lo, m.hi = a / (a + b), 0.0, 1.0
         m.dmean = lambda c: 0.5 * (a - b) / (a + b) if isinstance(c, float) and c == 0.5 else a / (a + b) - c  # E X - 1/2 exactly
         m.std = o.sqrt(a / (a + b)) * o.sqrt(b / (a + b)) / o.sqrt(a + b + 1)  # ab overflows before the variance does
-        m.varlog = o.trigamma(a) - o.trigamma(a + b)
+        m.varlog = psi1_diff(o, a, b)  # trigamma(a) - trigamma(a + b) without inf - inf or cancellation
     elif f == "uniform":
         _uniform(o, m, P["low"], P["high"])
     elif f == "laplace":
@@ -305,6 +331,52 @@ def _ce_cbernoulli(o, m, lam):
 
 def cross_entropy(o, m: Moments, q: Dist):
     """-E_p[log q(X)] from p's moments, or None where p lacks what q's log-density needs."""
+    parts = _ce_parts(o, m, q)
+    if parts is None:
+        return None
+    rest, ca, cb = parts
+    return rest - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
+
+
+def divergence(o, m: Moments, q: Dist):
+    """D(p||q) = E_p[-log q] - H(p) with the multiples of E log X and E log(1 - X) combined before they
+    are multiplied out, or None where p lacks what q needs.
+
+    Returns (D, scale): scale bounds the magnitudes summed (for the caller's rounding-level clamp).
+    H = h0 - c_p E log X - c'_p E log(1 - X) (Moments) and E_p[-log q] = rest - c_q E log X - c'_q E log(1 - X)
+    (_ce_parts) give D = (rest - h0) + (c_p - c_q) E log X + (c'_p - c'_q) E log(1 - X), each coefficient
+    difference formed as (shape_p - shape_q) + (const_p - const_q): for beta(a) || weibull(k) at tiny shapes,
+    (a - 1) - (k - 1) = a - k exactly, where the rounded a - 1 and k - 1 would both be -1.
+    """
+    parts = _ce_parts(o, m, q)
+    if parts is None or m.entropy is None:
+        return None
+    rest, ca, cb = parts
+    if m.h0 is None:
+        ce = rest - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
+        return ce - m.entropy, o.abs(ce) + o.abs(m.entropy)
+    total, scale = rest - m.h0, o.abs(rest) + o.abs(m.h0)
+    for cp, cq, x in ((m.c_elog, ca, m.elog), (m.c_elog1m, cb, m.elog1m)):
+        if cp is None and cq is None:
+            continue
+        cp = cp if cp is not None else (0.0, 0.0)
+        cq = cq if cq is not None else (0.0, 0.0)
+        term = _times(o, ((cp[0] - cq[0]), (cp[1] - cq[1])), x)
+        total, scale = total + term, scale + o.abs(term)
+    return total, scale
+
+
+def _ce_parts(o, m: Moments, q: Dist):
+    """E_p[-log q(X)] as (rest, c_elog, c_elog1m): rest - c_elog E log X - c_elog1m E log(1 - X), the
+    coefficients (shape, const) pairs as in Moments (None: no such term); None where p lacks what q needs."""
+    ce = _ce_rest(o, m, q)
+    if ce is None or isinstance(ce, tuple):
+        return ce
+    return ce, None, None
+
+
+def _ce_rest(o, m: Moments, q: Dist):
+    """E_p[-log q(X)] (or its parts, see _ce_parts) for one q family."""
     f, Q = q.family, q.params
     if f in ("normal", "halfnormal"):
         # 0.5 log(2 pi s^2) + E (X - mu)^2 / (2 s^2)   (half-normal: mu = 0 and twice the density)
@@ -324,12 +396,12 @@ def cross_entropy(o, m: Moments, q: Dist):
         if not _need(m.mean, m.elog):
             return None
         k, b = Q["concentration"], Q["rate"]
-        return -k * o.log(b) + o.lgamma(k) - (k - 1) * m.elog + b * m.mean
+        return -k * o.log(b) + o.lgamma(k) + b * m.mean, (k, -1.0), None
     if f == "beta":
         if not _need(m.elog, m.elog1m):
             return None
         a, b = Q["a"], Q["b"]
-        return lbeta(o, a, b) - (a - 1) * m.elog - (b - 1) * m.elog1m
+        return lbeta(o, a, b), (a, -1.0), (b, -1.0)
     if f == "uniform":
         return o.log(Q["high"] - Q["low"])
     if f == "laplace":
@@ -351,12 +423,12 @@ def cross_entropy(o, m: Moments, q: Dist):
         if m.elog is None:
             return None
         xm, a = Q["scale"], Q["alpha"]
-        return -o.log(a) - a * o.log(xm) + (a + 1) * m.elog
+        return -o.log(a) - a * o.log(xm), (-a, -1.0), None
     if f == "lognormal":
         if not _need(m.elog, m.varlog):
             return None
         mu, sg = Q["mu"], Q["sigma"]
-        return m.elog + 0.5 * LOG_2PI + o.log(sg) + (0.5 * m.varlog + _half_sq(m.elog - mu)) / (sg * sg)
+        return 0.5 * LOG_2PI + o.log(sg) + (0.5 * m.varlog + _half_sq(m.elog - mu)) / (sg * sg), (0 * sg, -1.0), None
     if f == "cbernoulli":
         if m.mean is None:
             return None
@@ -367,7 +439,7 @@ def cross_entropy(o, m: Moments, q: Dist):
         if not _need(m.elog, lep):
             return None
         # -log q = -log k + k log lam - (k - 1) log x + (x/lam)^k
-        return -o.log(k) + k * o.log(lam) - (k - 1) * m.elog + o.exp(lep - k * o.log(lam))
+        return -o.log(k) + k * o.log(lam) + o.exp(lep - k * o.log(lam)), (k, -1.0), None
     if f == "poisson":
         if m.elogfact is None:
             return None

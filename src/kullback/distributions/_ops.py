@@ -130,22 +130,65 @@ def lbeta(o, a, b):
 
 
 def psi_diff(o, x, y):
-    """psi(x) - psi(x + y) for x, y > 0, without cancellation at large x or small y.
+    """psi(x) - psi(x + y) for x, y > 0, without cancellation at large x or small y and without overflow at tiny x.
 
-    y < 1e-5 x: Taylor in y (three terms; the next is below 1e-15 relative);
+    x < 1: the recurrence psi(z + 1) = psi(z) + 1/z (A&S 6.3.5) taken once,
+    psi(x) - psi(x + y) = -(y/(x + y))/x + [psi(1 + x) - psi(1 + x + y)]: both terms are
+    negative (nothing cancels) and the bracket is evaluated at 1 + x >= 1 as below, so that no
+    polygamma of a tiny x (which overflows: psi''(x) ~ -2/x^3) is ever formed.  Then, for x >= 1:
+    y < 1e-5 x: Taylor in u = y/x (three terms; the next is below 1e-15 relative), the polygammas
+    scaled as x^n psi^(n)(x) (from their asymptotic series at x >= 1e8, where psi''(x) ~ -1/x^2 underflows);
     else x >= 10: psi's asymptotic series, the logs differenced as -log1p(y/x);
     else digamma directly (the difference is then at least ~1e-5 of the terms).
     """
+    tiny = x < 1
+    xt = o.where(tiny, x, 1.0)
+    rec = -(y / (xt + y)) / xt  # -1/x + 1/(x + y), formed without overflow or cancellation
+    x = o.where(tiny, 1 + x, x)
     small = y < 1e-5 * x
-    ys = o.where(small, y, 0.0)
-    taylor = -ys * (o.polygamma(1, x) + ys / 2 * (o.polygamma(2, x) + ys / 3 * o.polygamma(3, x)))
+    u = o.where(small, y, 0.0) / x  # the Taylor series in u = y/x, with x^n psi^(n)(x) (no underflow at large x)
+    huge = x >= 1e8  # there the asymptotic forms (A&S 6.4.11-12), truncation below 1e-16 of each term
+    xp = o.where(huge, 1.0, x)
+    ix = 1 / o.where(huge, x, 1e8)
+    a1 = o.where(huge, 1 + ix * (0.5 + ix / 6), xp * o.polygamma(1, xp))
+    a2 = o.where(huge, -(1 + ix * (1 + ix / 2)), xp * xp * o.polygamma(2, xp))
+    a3 = o.where(huge, 2 + ix * (3 + 2 * ix), xp * xp * xp * o.polygamma(3, xp))
+    taylor = -u * (a1 + u / 2 * (a2 + u / 3 * a3))
     big = x >= 10
     xs = o.where(big, x, 10.0)
     s = xs + y
     series = -o.log1p(y / xs) - y / (2 * xs * s) + (_psi_tail(o, xs) - _psi_tail(o, s))
     xd = o.where(big, 1.0, x)
     direct = o.digamma(xd) - o.digamma(xd + y)
-    return o.where(small, taylor, o.where(big, series, direct))
+    out = o.where(small, taylor, o.where(big, series, direct))
+    return o.where(tiny, rec + out, out)
+
+
+def psi1_diff(o, x, y):
+    """psi'(x) - psi'(x + y) >= 0 for x, y > 0, without cancellation or inf - inf (psi_diff's method, one
+    order up).  x < 1: psi'(z) = psi'(z + 1) + 1/z^2 (A&S 6.4.6) once, the difference of squares as
+    (y/(x + y))/x (1 + x/(x + y))/x + [psi'(1 + x) - psi'(1 + x + y)], both terms >= 0.  Then y < 1e-5 x: Taylor
+    in u = y/x with x^n psi^(n)(x) (their asymptotic series at x >= 1e8; truncation below 1e-15); else trigamma
+    directly (the difference is then at least ~1e-5 of the terms)."""
+    tiny = x < 1
+    xt = o.where(tiny, x, 1.0)
+    w = y / (xt + y)
+    rec = (w / xt) * ((1 + xt / (xt + y)) / xt)
+    x = o.where(tiny, 1 + x, x)
+    small = y < 1e-5 * x
+    u = o.where(small, y, 0.0) / x
+    huge = x >= 1e8
+    xp = o.where(huge, 1.0, x)
+    ix = 1 / o.where(huge, x, 1e8)
+    b2 = o.where(huge, -(1 + ix), xp * xp * o.polygamma(2, xp))
+    b3 = o.where(huge, 2 + 3 * ix, xp * xp * xp * o.polygamma(3, xp))
+    b4 = o.where(huge, -(6 + 12 * ix), xp * xp * xp * xp * o.polygamma(4, xp))
+    xs = o.where(small, x, 1.0)
+    taylor = -(u / xs) * (b2 + u / 2 * (b3 + u / 3 * b4))
+    xd = o.where(small, 1.0, x)
+    direct = o.polygamma(1, xd) - o.polygamma(1, xd + o.where(small, 1.0, y))
+    out = o.where(small, taylor, direct)
+    return o.where(tiny, rec + out, out)
 
 
 def _ratio(o, a, b):

@@ -22,18 +22,22 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from scipy.stats import norm
 
+from .._warnings import AccuracyWarning
 from ._knn_ensemble import ensemble_weights, loo_shift
 from ._result import Estimate
 
 __all__ = ["TieWarning", "as_samples", "kl_knn", "entropy_knn", "kl_knn_vs_logq", "js_knn", "METHODS"]
 
 
-class TieWarning(UserWarning):
+class TieWarning(AccuracyWarning):
     """Samples hold tied (duplicated) points, so nearest-neighbour distances of 0 had to be dealt with.
 
-    What the kNN estimators do then: treat the samples as rounded continuous data and add uniform noise
-    U(-h/2, h/2) per column (h = the column's smallest gap between distinct values), seeded by ``rng``;
-    the estimate is that of the dequantised distributions and ``Estimate.details["ties"]`` says so.
+    A kullback.AccuracyWarning. What the kNN estimators do then (``_dequantise``): a sample whose tied columns
+    lie on a grid is rounded continuous data and gets uniform noise U(-h/2, h/2) per column, h that
+    sample's own rounding step (the greatest common divisor of its gaps), seeded by ``rng``; the estimate is
+    that of the dequantised distributions. Points that x shares exactly with a continuous y are taken as
+    the same draws (each leaves its own copy out of its y-neighbours). ``Estimate.details["ties"]`` says
+    which. Ties that are no rounding (atoms beside a density) are refused with a ValueError instead.
     """
 
 
@@ -116,44 +120,158 @@ def _rng(rng) -> np.random.Generator:
 
 
 class _ZeroDistance(Exception):
-    """Raised inside a search when tied points make a neighbour distance 0."""
+    """Raised inside a search when tied points make a neighbour distance 0 (caught by ``_with_ties``, never escapes)."""
 
 
-def _resolution(pooled: np.ndarray) -> np.ndarray:
-    """Per column, the smallest positive gap between distinct values: the data's rounding step."""
-    res = np.empty(pooled.shape[1])
-    for j in range(pooled.shape[1]):
-        u = np.unique(pooled[:, j])
-        res[j] = np.diff(u).min() if u.size > 1 else 1.0
-    return res
+_GRID_RTOL = 1e-12  # values closer than this (relative to the column's scale) are the same value written twice
+_GRID_MIN = 1e-9  # a grid step below this (relative to the scale) is no grid: continuous values
 
 
-def _dequantise(arrays: list[np.ndarray], rng: np.random.Generator, details: dict) -> list[np.ndarray]:
-    """Uniform dequantisation: add U(-h/2, h/2) noise per column, h = the data's resolution, seeded by ``rng``.
+def _grid_step(values: np.ndarray) -> float | None:
+    """The rounding step h of one column of one sample, or None if its distinct values lie on no grid.
 
-    Rounded data x = round(t / h) h are what a continuous t leaves after rounding; x + U(-h/2, h/2) has a
-    density (the rounding cells spread uniformly), so the kNN estimators apply. This estimates the
-    divergence/entropy of the dequantised distributions, which tends to the one of t as h -> 0.
+    Rounded data are c + h * integers: every gap between sorted distinct values is a multiple of h, so h
+    is their greatest common divisor, found by Euclid's algorithm with a tolerance for the representation
+    error of the rounded floats (gaps below ``_GRID_RTOL * scale`` count as 0). Continuous values have no
+    such divisor: Euclid's remainders shrink to the tolerance, and a step below ``_GRID_MIN * scale``
+    (more than 10^9 cells across the values) is taken as "not on a grid".
     """
-    res = _resolution(np.concatenate(arrays))
-    details["ties"] = f"uniform dequantisation: added U(-h/2, h/2) noise, h = {np.round(res, 12).tolist()} per column (seeded by `rng`)"
-    details["resolution"] = res.tolist()
-    return [a + (rng.random(a.shape) - 0.5) * res for a in arrays]
+    u = np.unique(values)
+    scale = max(float(np.abs(u).max()), float(u[-1] - u[0]), np.finfo(float).tiny)
+    tol = _GRID_RTOL * scale
+    gaps = np.diff(u)
+    gaps = gaps[gaps > tol]
+    if gaps.size == 0:
+        return None
+    h = float(gaps.min())
+    while True:
+        r = np.mod(gaps, h)
+        r = np.minimum(r, h - r)
+        # a gap's own error is below tol; h's representation error grows with the quotient gap / h
+        bad = np.flatnonzero(r > tol + 8 * np.finfo(float).eps * scale * (gaps / h))
+        if bad.size == 0:
+            break
+        a, b = float(gaps[bad[0]]), h  # Euclid with tolerance: gcd(h, an offending gap)
+        while b > tol:
+            a, b = b, math.fmod(a, b)
+        h = a
+        if h < _GRID_MIN * scale:
+            return None
+    return h if h >= _GRID_MIN * scale else None
 
 
-def _with_ties(compute, arrays: list[np.ndarray], rng, details: dict, stacklevel: int = 3):
-    """Run ``compute(*arrays)``; if tied points give zero distances, dequantise once (warning) and rerun."""
+def _has_duplicates(a: np.ndarray) -> bool:
+    return np.unique(a, axis=0).shape[0] < a.shape[0]
+
+
+def _atoms_error(a: np.ndarray, j: int, name: str) -> ValueError:
+    """The refusal for tied values that are not rounding: atoms mixed with a density."""
+    u, c = np.unique(a[:, j], return_counts=True)
+    top = int(np.argmax(c))
+    atom = f"{float(u[top]):.17g}"
+    where = f"column {j} of `{name}`" if a.shape[1] > 1 else f"`{name}`"
+    msg = (
+        f"{where} repeats the value {atom} {int(c[top])} times among {a.shape[0]} samples, but its distinct values lie on "
+        "no grid (they are not rounded data): the law is a mixture of atoms and a density. It has no density, so its "
+        "differential entropy, and a KL divergence from kNN distances, are not defined. Estimate the parts separately: "
+        f"the weight of the atom(s) by counts (e.g. kb.estimate_entropy on `{name} == {atom}`, method='plugin') and the "
+        f"continuous part with kNN on the samples without the atoms (`{name}[{name} != {atom}]`); or, if the values are "
+        "in fact rounded, round them to their common step first."
+    )
+    return ValueError(msg)
+
+
+def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the rows of x that occur exactly in y."""
+    dist, _ = cKDTree(y).query(x, k=1, workers=-1)
+    return np.flatnonzero(dist == 0)
+
+
+def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, details: dict, cross: bool):
+    """Resolve ties at their root; returns (arrays, shared), ``shared`` the rows of x found exactly in y (or None).
+
+    Each sample's rounding step is estimated from that sample's own values (:func:`_grid_step`), column by column:
+    - a sample with duplicated rows is rounded data if each of its columns with repeated values lies on a grid;
+      those columns get uniform dequantisation x + U(-h/2, h/2) with their own step h (rounded data
+      x = round(t / h) h spread uniformly over their cells have a density, so the kNN estimators apply; the
+      estimate is that of the dequantised law, which tends to the one of t as h -> 0). A repeated value in a
+      column on no grid is an atom beside a density: refused (:func:`_atoms_error`).
+    - the other sample is dequantised in the same columns, with its own step, where it lies on a grid too
+      (both samples rounded alike: otherwise one would be continuous and the other a set of atoms).
+    - points x shares exactly with y after that are no sign of rounding if the samples are continuous: they
+      are the same draws (y contains x, or x is y). Both samples on grids in every column: rounded data,
+      dequantised as above. Otherwise the shared rows are returned, and the divergence excludes each such
+      point's own copy from its neighbours in y (``_cross_search``).
+    """
+    step = [[None] * a.shape[1] for a in arrays]
+    known = [[False] * a.shape[1] for a in arrays]
+
+    def h_of(s, j):
+        if not known[s][j]:
+            step[s][j], known[s][j] = _grid_step(arrays[s][:, j]), True
+        return step[s][j]
+
+    cols = [set() for _ in arrays]
+    for s, a in enumerate(arrays):
+        if not _has_duplicates(a):
+            continue
+        for j in range(a.shape[1]):
+            if np.unique(a[:, j]).size < a.shape[0]:
+                if h_of(s, j) is None:
+                    raise _atoms_error(a, j, names[s])
+                cols[s].add(j)
+    for s in range(len(arrays)):
+        for t in range(len(arrays)):
+            if t != s:
+                cols[s] |= {j for j in cols[t] if h_of(s, j) is not None}
+    shared = None
+    if cross and not (cols[0] or cols[1]):
+        rows = _shared_rows(arrays[0], arrays[1])
+        if rows.size:
+            if all(h_of(s, j) is not None for s in range(2) for j in range(arrays[s].shape[1])):
+                cols = [set(range(a.shape[1])) for a in arrays]
+            else:
+                shared = rows
+    out = []
+    for s, a in enumerate(arrays):
+        if cols[s]:
+            h = np.zeros(a.shape[1])
+            for j in cols[s]:
+                h[j] = step[s][j]
+            a = a + (rng.random(a.shape) - 0.5) * h
+        out.append(a)
+    res = {names[s]: {int(j): step[s][j] for j in sorted(cols[s])} for s in range(len(arrays)) if cols[s]}
+    if res:
+        details["ties"] = (
+            "uniform dequantisation: added U(-h/2, h/2) noise, h the sample's own rounding step per column "
+            f"({', '.join(f'`{k}`: ' + str({c: float(np.round(v, 12)) for c, v in r.items()}) for k, r in res.items())}; seeded by `rng`)"
+        )
+        details["resolution"] = [max((r.get(j, 0.0) for r in res.values()), default=0.0) for j in range(arrays[0].shape[1])]
+    if shared is not None:
+        details["shared_points"] = int(shared.size)
+        details["ties"] = (
+            f"{shared.size} point(s) of `x` occur exactly in `y` (e.g. row {int(shared[0])}) and the samples are not rounded: "
+            "taken as the same draws, so each such point's neighbours in `y` exclude its own copy (m - 1 points)"
+        )
+    return out, shared
+
+
+def _with_ties(compute, arrays: list[np.ndarray], rng, details: dict, names=("x", "y"), cross: bool = False, stacklevel: int = 3):
+    """Run ``compute(*arrays, shared=None)``; if tied points give zero distances, resolve them (warning) and rerun."""
     try:
-        return compute(*arrays)
+        return compute(*arrays, shared=None)
     except _ZeroDistance as exc:
-        noisy = _dequantise(arrays, _rng(rng), details)
+        fixed, shared = _dequantise(arrays, names, _rng(rng), details, cross)
         msg = (
             f"the samples hold tied points ({exc}), so nearest-neighbour distances were 0 and the kNN estimate would be infinite. "
-            f"Treated them as rounded continuous data: {details['ties']}. Pass `rng` to vary or fix the noise; "
-            "for discrete data use method='plugin'."
+            f"What was done: {details['ties']}. Pass `rng` to vary or fix any noise; for discrete data use method='plugin'."
         )
         warnings.warn(msg, TieWarning, stacklevel=stacklevel)
-        return compute(*noisy)
+        try:
+            return compute(*fixed, shared=shared)
+        except _ZeroDistance as again:  # cannot happen after the above; never let the private signal escape
+            msg = f"tied points remain after dequantisation ({again}); round the samples to a common step or drop the duplicates."
+            raise ValueError(msg) from None
 
 
 # ------------------------------------------------------------------------------------------ searches
@@ -169,6 +287,27 @@ def _search(tree: cKDTree, pts: np.ndarray, K: int, self_in_tree: bool, what: st
         msg = f"{rows.size} point(s) of {what} have a copy at distance 0, e.g. row {int(rows[0])}"
         raise _ZeroDistance(msg)
     return np.log(dist), idx
+
+
+def _cross_search(tree: cKDTree, pts: np.ndarray, K: int, shared, what: str):
+    """``_search`` of x's points among y's (not self), skipping, for each row in ``shared``, its own exact copy in y.
+
+    Returns (log-distances, indices, m_i) with m_i the number of y points row i searched among (m or m - 1).
+    """
+    m = tree.n
+    if shared is None or len(shared) == 0:
+        L, idx = _search(tree, pts, K, False, what)
+        return L, idx, np.full(pts.shape[0], float(m))
+    dist, idx = tree.query(pts, k=min(K + 2, m), workers=-1)
+    own = np.zeros(pts.shape[0], dtype=bool)
+    own[shared] = True
+    take = own.astype(int)[:, None] + np.arange(K + 1)[None, :]
+    dist, idx = np.take_along_axis(dist, take, axis=1), np.take_along_axis(idx, take, axis=1)
+    if not dist[:, 0].all():
+        rows = np.flatnonzero(dist[:, 0] == 0)
+        msg = f"{rows.size} point(s) of {what} have more than one copy at distance 0, e.g. row {int(rows[0])}"
+        raise _ZeroDistance(msg)
+    return np.log(dist), idx, np.where(own, m - 1.0, float(m))
 
 
 def _log_unit_ball(d: int) -> float:
@@ -192,11 +331,14 @@ def _jackknife_var(groups) -> float:
 # ------------------------------------------------------------------------------------------ choices
 
 METHODS = ("knn", "knn-ensemble", "auto")
-_ENTROPY_METHODS = ("kl", "kl-ensemble", "auto")
+# the names the public `method=` takes, and the older names of the entropy estimators, still accepted
+_NAMES = {"knn": "knn", "knn-ensemble": "knn-ensemble", "kl": "knn", "kl-ensemble": "knn-ensemble", "auto": "auto"}
+_ENTROPY_METHODS = METHODS  # kept for callers of the old name
+_ALLOWANCE_SE = 1.0  # the bias allowance is at least this many standard errors of (main - reference)
 
 
 def default_k(d: int) -> int:
-    """k of the single-k estimators ('knn', 'kl'): 5 for d <= 2, 3 for d = 3, else 1.
+    """k of the single-k estimators ('knn'): 5 for d <= 2, 3 for d = 3, else 1.
 
     Measured on the Gaussian pairs of benchmarks/coverage_estimation.py at n = 10^3 (RMSE of D(p||q)):
     in d <= 2 the variance dominates and k = 5..8 is best (d = 1: 0.034 at k = 5, 0.079 at k = 1); in
@@ -209,15 +351,20 @@ def default_k(d: int) -> int:
 def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     """(K, J) of the ensemble: weights over k = 1..K cancelling J leading bias terms.
 
-    J = 0 for d <= 2 (BSY 2019 need none below d = 4; the weights then average k = 1..K: least variance),
+    J = 0 for d <= 2 (BSY 2019 need none below d = 4; the weights then average k = 1..K), with K = 20 in
+    d = 1 and K = 10 in d = 2: averaging up to k = 20 in d = 2 adds a bias (-0.067 at n = 10^3 for
+    N(0, I) vs N(e1, I), truth 1/2) that made the interval cover 0.81 of draws (0.91 even with the
+    allowance floored at se(main - reference)); K = 10 covers 0.975 / 0.970 at n = 10^3 / 10^4 with
+    RMSE 0.070 / 0.024, K = 5 covers too but is noisier (sd 0.058 at n = 10^3) and wider. In d = 1 the
+    k-bias is smaller (n^-2 rate): K = 20 covers 0.975 on N(0,1) vs N(1,1) with sd 0.047 (K = 5: 0.057).
     J = 1 for d = 3, 4 and J = 2 from d = 5 (more than BSY's floor(d/4), which targets efficiency, not
-    RMSE at moderate n); K = 20 for J <= 1, 30 for J = 2; K capped by the sample size. Chosen by RMSE
+    RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size. Chosen by RMSE
     of D(p||q) on the Gaussian pairs of benchmarks/coverage_estimation.py (n = 10^3 and 10^4):
     d = 3: 0.083 / 0.025 (J = 1, K = 20) vs 0.094 / 0.038 (J = 0); d = 7: 0.181 / 0.139 (J = 2, K = 30)
     vs 0.239 / 0.183 (J = 1) and 0.250 / 0.157 (J = 3, K = 40); d = 10: 0.432 / 0.210 vs 0.501 / 0.410 at k = 1.
     """
     J = 0 if d <= 2 else 1 if d <= 4 else 2
-    K = 20 if J <= 1 else 30
+    K = 10 if d == 2 else 20 if J <= 1 else 30
     K = max(1, min(K, n_min - 2))
     return K, min(J, K - 1)
 
@@ -225,28 +372,31 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
 def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, np.ndarray, np.ndarray, int, float]:
     """(method, main weights, reference weights, K searched, allowance factor) for a method name.
 
-    The bias allowance is ``factor * |estimate(main) - estimate(reference)|``. With the leading bias
-    c * b(w), b(w) = sum_k w_k Gamma(k + 2/d) / Gamma(k) (BSY 2019, eq. (3); the same form for WKV), the
-    bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
+    The bias allowance is ``factor * max(|estimate(main) - estimate(reference)|, 1 se(main - reference))``
+    (se from the same jackknife: a difference that is mostly noise cannot vouch for a small bias). With the
+    leading bias c * b(w), b(w) = sum_k w_k Gamma(k + 2/d) / Gamma(k) (BSY 2019, eq. (3); the same form for
+    WKV), the bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
     extrapolation in k):
-    - 'knn' / 'kl' (one k): the reference is k' = 2k (k + 1 where n is small);
+    - 'knn' (one k): the reference is k' = 2k (k + 1 where n is small);
     - ensemble with J = 0 (d <= 2): the reference averages k = 1..K/2;
     - ensemble with J >= 1: the reference cancels J - 1 terms; the difference is the size of the last
       term cancelled, taken as the bound on what is left (factor 1).
+    Both weight vectors are padded to the K searched (the difference's jackknife needs K + 1 neighbours).
     """
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
         msg = f"`k` must be a positive integer (the neighbour order) or None; got {k!r}."
         raise ValueError(msg)
     K, J = ensemble_plan(d, n_min)
-    kk = np.arange(1, max(K, 2 * (k or 1)) + 2)
+    kk = np.arange(1, max(K, 2 * (k or default_k(d))) + 2)
     b = np.exp(gammaln(kk + 2.0 / d) - gammaln(kk))  # b[k - 1] = Gamma(k + 2/d) / Gamma(k)
-    if method in ("knn", "kl"):
+    if method == "knn":
         k = default_k(d) if k is None else int(k)
         k2 = max(k + 1, min(2 * k, n_min - 1))
-        main, ref = np.zeros(k), np.zeros(k2)
+        # K + 1 neighbours are searched: k + 1 for the jackknife of k, k2 (+ 1 where n allows) for the reference
+        Ks = max(k, k2) if n_min >= k2 + 2 else max(k, k2 - 1)
+        main, ref = np.zeros(max(Ks, k2)), np.zeros(max(Ks, k2))
         main[k - 1], ref[k2 - 1] = 1.0, 1.0
-        # the search returns K + 1 neighbours: k + 1 for the jackknife of k, k2 for the reference's value
-        return method, main, ref, max(k, k2 - 1), float(b[k - 1] / (b[k2 - 1] - b[k - 1]))
+        return method, main, ref, Ks, float(b[k - 1] / (b[k2 - 1] - b[k - 1]))
     if k is not None:
         K = max(1, min(int(k), n_min - 2))
         J = min(J, K - 1)
@@ -263,16 +413,19 @@ def _pad(w: np.ndarray, K: int) -> np.ndarray:
     return out
 
 
-_ALIASES = {"knn": "kl", "knn-ensemble": "kl-ensemble"}  # entropy accepts the divergence names too
+def _trim(w: np.ndarray) -> np.ndarray:
+    """Weights without trailing zeros (a single-k vector padded for the reference)."""
+    nz = np.flatnonzero(w)
+    return w[: nz[-1] + 1] if nz.size else w[:1]
 
 
-def _check_method(method: str, allowed) -> str:
-    if allowed is _ENTROPY_METHODS:
-        method = _ALIASES.get(method, method)
-    if method not in allowed:
-        msg = f"`method` must be one of {set(allowed)}; got {method!r}."
+def _check_method(method: str, allowed=METHODS) -> str:
+    """The public name ('knn', 'knn-ensemble' or 'auto') of a method name; the old 'kl' / 'kl-ensemble' are accepted."""
+    name = _NAMES.get(method) if isinstance(method, str) else None
+    if name is None:
+        msg = f"`method` must be one of {set(METHODS)}; got {method!r}."
         raise ValueError(msg)
-    return method
+    return name
 
 
 def _interval(value: float, var: float, allowance: float, confidence: float) -> tuple[float, tuple[float, float], float]:
@@ -286,7 +439,19 @@ def _interval(value: float, var: float, allowance: float, confidence: float) -> 
     return se, (value - half, value + half), z
 
 
+def _allowance(factor: float, value: float, v_ref: float, var_diff: float) -> float:
+    """factor * max(|value - reference|, _ALLOWANCE_SE * se(value - reference)); see ``_weight_sets``."""
+    se_diff = math.sqrt(var_diff) if var_diff == var_diff and var_diff > 0 else 0.0
+    return factor * max(abs(value - v_ref), _ALLOWANCE_SE * se_diff)
+
+
+def _cut_at_zero(ci: tuple[float, float]) -> tuple[float, float]:
+    """A KL divergence is >= 0 (Gibbs' inequality): the interval is cut there; the point estimate is left as is."""
+    return max(ci[0], 0.0), max(ci[1], 0.0)
+
+
 _INTERVAL = "normal, delete-one jackknife stderr; half-width z * stderr + bias allowance (details['bias_allowance'])"
+_CUT = "; cut at 0 (D >= 0)"
 
 
 # ------------------------------------------------------------------------------------------ cores
@@ -309,15 +474,27 @@ def _entropy_eval(x, L, idx, w, jack=True):
     return float(a.mean() + c), var, a + c
 
 
+def _diff_var(L, idx, w, ref, n) -> float:
+    """Jackknife variance of H(w) - H(ref) from one search (linear in the weights; nan if the search is too short)."""
+    if max(len(w), len(ref)) >= L.shape[1]:
+        return math.nan
+    K = max(len(w), len(ref))
+    dw = _pad(w, K) - _pad(ref, K)
+    a = L[:, :K] @ dw
+    return _jackknife_var([(-a + loo_shift(L, idx, dw, n)) / (n - 1)])
+
+
 def _kl_eval(x, y, S, w, jack=True):
     """Wang-Kulkarni-Verdu with weights over k: (value, jackknife variance or nan)."""
-    (n, d), m = x.shape, y.shape[0]
-    Lr, ir, Ln, iy = S
+    n, d = x.shape
+    Lr, ir, Ln, iy, m_i = S
+    m = y.shape[0]
     K = len(w)
     a = d * ((Ln[:, :K] - Lr[:, :K]) @ w)
     # WKV (2009), eq. (5), with k_i = l_i = k in their eq. (17) (the psi(l) - psi(k) term vanishes):
     # D = (d/n) sum_i log(nu_k(i) / rho_k(i)) + log(m / (n - 1)); weighted over k (sum w = 1).
-    c = math.log(m / (n - 1))
+    # A point of x that is also a draw in y searches the other m - 1 points of y (m_i = m - 1).
+    c = float(np.log(m_i).mean()) - math.log(n - 1)
     if not jack:
         return float(a.mean() + c), math.nan
     ux = (-a - d * loo_shift(Lr, ir, w, n)) / (n - 1)
@@ -328,22 +505,23 @@ def _kl_eval(x, y, S, w, jack=True):
 # ------------------------------------------------------------------------------------------ public
 
 
-def _method_name(method: str, d: int, family: str) -> str:
+def _method_name(method: str, d: int) -> str:
     """'auto' resolves to the ensemble: it had the least or equal RMSE in every measured d (see docs)."""
-    return f"{family}-ensemble" if method == "auto" else method
+    return "knn-ensemble" if method == "auto" else method
 
 
-def entropy_knn(x, *, k: int | None = None, method: str = "kl", confidence: float = 0.95, rng=None) -> Estimate:
+def entropy_knn(x, *, k: int | None = None, method: str = "knn", confidence: float = 0.95, rng=None) -> Estimate:
     """Differential entropy H(p) from samples x ~ p by Kozachenko-Leonenko nearest-neighbour distances.
 
     Parameters
     ----------
     x : array-like, shape (n,) or (n, d)
-    k : the neighbour order for ``method="kl"`` (default :func:`default_k`), or K, the largest order
+    k : the neighbour order for ``method="knn"`` (default :func:`default_k`), or K, the largest order
         of the ensemble.
-    method : ``"kl"`` (Kozachenko & Leonenko 1987, in the general-k form of Kraskov et al. 2004,
-        eq. (20)), ``"kl-ensemble"`` (the weighted ensemble of Berrett, Samworth & Yuan 2019, Ann.
-        Statist. 47(1), with the weights of :func:`ensemble_plan`), or ``"auto"`` (the ensemble).
+    method : ``"knn"`` (Kozachenko & Leonenko 1987, in the general-k form of Kraskov et al. 2004,
+        eq. (20)), ``"knn-ensemble"`` (the weighted ensemble of Berrett, Samworth & Yuan 2019, Ann.
+        Statist. 47(1), with the weights of :func:`ensemble_plan`), or ``"auto"`` (the ensemble); the
+        older names ``"kl"`` / ``"kl-ensemble"`` are accepted. ``Estimate.method`` is the public name.
     confidence : nominal coverage of ``ci``.
     rng : seed or Generator; used only to dequantise tied points (seed 0 when None).
 
@@ -351,35 +529,37 @@ def entropy_knn(x, *, k: int | None = None, method: str = "kl", confidence: floa
     -----
     Bias: the estimator is consistent; for Gaussians it underestimates, more so as d grows (d = 5,
     n = 10^3: about -0.08 nats at k = 1). The interval is value +- (z stderr + B): stderr from the exact
-    delete-one jackknife; B = f |H(main) - H(reference)|, an estimate of the remaining bias from the
-    same search (reference k' = 2k for "kl"; for the ensemble, the one cancelling one term fewer or
-    averaging half the k's; f as in ``_weight_sets``). ``details`` holds B, f and the reference value.
-    Ties: see :class:`TieWarning` (uniform dequantisation through ``rng``).
+    delete-one jackknife; B = f max(|H(main) - H(reference)|, 1 se(main - reference)), an estimate of the
+    remaining bias from the same search (reference k' = 2k for "knn"; for the ensemble, the one cancelling
+    one term fewer or averaging half the k's; f as in ``_weight_sets``). ``details`` holds B, f and the
+    reference value. Ties: see :class:`TieWarning` (rounded data are dequantised through ``rng``; atoms
+    beside a density are refused).
     """
-    method = _check_method(method, _ENTROPY_METHODS)
+    method = _check_method(method)
     x = as_samples(x, "x")
     n, d = x.shape
     _check_spread(x, "x")
-    name, w, ref, K, factor = _weight_sets(_method_name(method, d, "kl"), k, d, n)
+    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, n)
     _check_k(n, "x", K)
     details: dict = {}
 
-    def compute(xs):
+    def compute(xs, shared=None):
         L, idx = _entropy_parts(xs, K)
-        v, var, _ = _entropy_eval(xs, L, idx, w)
-        return v, var, _entropy_eval(xs, L, idx, ref, jack=False)[0]
+        v, var, _ = _entropy_eval(xs, L, idx, _trim(w))
+        return v, var, _entropy_eval(xs, L, idx, _trim(ref), jack=False)[0], d * d * _diff_var(L, idx, w, ref, n)
 
-    value, var, v_ref = _with_ties(compute, [x], rng, details)
-    B = factor * abs(value - v_ref)
+    value, var, v_ref, var_diff = _with_ties(compute, [x], rng, details, names=("x",))
+    B = _allowance(factor, value, v_ref, var_diff)
+    details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
-    details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
+    details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
     return Estimate(value, se, ci, name, n, confidence, _INTERVAL, "H(p)", details)
 
 
 def _describe(name, w, d, B, v_ref) -> dict:
     nz = np.flatnonzero(w)
     info = {"d": d, "bias_allowance": B, "reference_estimate": v_ref}
-    if name in ("knn", "kl"):
+    if name == "knn":
         info["k"] = int(nz[-1] + 1)
     else:
         info["K"] = len(w)
@@ -396,7 +576,8 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     k : neighbour order for ``method="knn"`` (default :func:`default_k`), or K for the ensemble.
     method : ``"knn"`` (Wang, Kulkarni & Verdu 2009, IEEE Trans. Inf. Theory 55(5), eq. (5), general k
         as their eq. (17)), ``"knn-ensemble"`` (the same sums weighted over k = 1..K with the
-        bias-cancelling weights of Berrett, Samworth & Yuan 2019; :func:`ensemble_plan`), or ``"auto"``.
+        bias-cancelling weights of Berrett, Samworth & Yuan 2019; :func:`ensemble_plan`), or ``"auto"``
+        (the ensemble).
     confidence : nominal coverage of ``ci``.
     rng : seed or Generator; used only to dequantise tied points (seed 0 when None).
 
@@ -404,35 +585,44 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     -----
     Bias: for Gaussian pairs WKV underestimates, more as d grows and as k grows (d = 5, n = 10^3:
     about -0.14 nats at k = 1 for a true 0.70). The interval is value +- (z stderr + B), stderr from
-    the exact two-sample delete-one jackknife, B = f |D(main weights) - D(reference weights)| (see
-    :func:`entropy_knn`). Coverage is measured in docs/estimation-coverage.md. Where p has heavier
+    the exact two-sample delete-one jackknife, B as in :func:`entropy_knn`; it is cut at 0 (D >= 0),
+    the point estimate is not. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
     tails than q (t_5 vs N(0, 1), N(0, 4) vs N(0, 1)) the estimate falls well short of the truth and
     the interval does not cover it: the q-neighbours of p's tail points are far and log q varies
     over the ball (a limitation of kNN divergence estimators; tests/estimation/test_knn.py measures it).
+    Ties: rounded samples are dequantised, each with its own step; points x shares exactly with
+    continuous y are taken as the same draws (their own copy is left out of their y-neighbours); atoms
+    beside a density are refused (:func:`_dequantise`).
     """
-    _check_method(method, METHODS)
+    method = _check_method(method)
     x, y = as_samples(x, "x"), as_samples(y, "y")
     _check_dims(x, y)
     (n, d), m = x.shape, y.shape[0]
     _check_spread(x, "x")
     _check_spread(y, "y")
-    name, w, ref, K, factor = _weight_sets(_method_name(method, d, "knn"), k, d, min(n, m + 1))
+    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, min(n, m + 1))
     _check_k(n, "x", K)
     _check_k(m, "y", K, self_in_tree=False)
     details: dict = {}
 
-    def compute(xs, ys):
+    def compute(xs, ys, shared=None):
         Lr, ir = _search(cKDTree(xs), xs, K, True, "`x`")
-        Ln, iy = _search(cKDTree(ys), xs, K, False, "`x` (in `y`)")
-        S = (Lr, ir, Ln, iy)
-        v, var = _kl_eval(xs, ys, S, w)
-        return v, var, _kl_eval(xs, ys, S, ref, jack=False)[0]
+        Ln, iy, m_i = _cross_search(cKDTree(ys), xs, K, shared, "`x` (in `y`)")
+        S = (Lr, ir, Ln, iy, m_i)
+        v, var = _kl_eval(xs, ys, S, _trim(w))
+        v_ref = _kl_eval(xs, ys, S, _trim(ref), jack=False)[0]
+        var_diff = math.nan
+        if max(len(w), len(ref)) < Lr.shape[1]:
+            Kd = max(len(w), len(ref))
+            var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), _pad(w, Kd) - _pad(ref, Kd))[1]
+        return v, var, v_ref, var_diff
 
-    value, var, v_ref = _with_ties(compute, [x, y], rng, details)
-    B = factor * abs(value - v_ref)
+    value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True)
+    B = _allowance(factor, value, v_ref, var_diff)
+    details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
-    details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
-    return Estimate(value, se, ci, name, (n, m), confidence, _INTERVAL, "D(p||q)", details)
+    details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
+    return Estimate(value, se, _cut_at_zero(ci), name, (n, m), confidence, _INTERVAL + _CUT, "D(p||q)", details)
 
 
 def kl_knn_vs_logq(x, logq, *, k: int | None = None, method: str = "auto", confidence: float = 0.95, rng=None) -> Estimate:
@@ -440,9 +630,11 @@ def kl_knn_vs_logq(x, logq, *, k: int | None = None, method: str = "auto", confi
 
     H(p) by :func:`entropy_knn` (``method`` as there), E_p log q by the sample mean. Both are means
     over the same points, so the delete-one jackknife of their difference, pseudo-value by pseudo-value,
-    carries their covariance (the kNN error of H and log q(x_i) are correlated through x_i).
+    carries their covariance (the kNN error of H and log q(x_i) are correlated through x_i). The interval
+    is cut at 0 (D >= 0). Where q has log-density -inf at a sample the answer is infinite: value inf,
+    stderr inf, ci (0, inf) (the data bound D only from below), with a kb.AccuracyWarning naming the point.
     """
-    method = _check_method(method, _ENTROPY_METHODS)
+    method = _check_method(method)
     x = as_samples(x, "x")
     n, d = x.shape
     lq = np.asarray(_to_numpy(logq), dtype=np.float64).reshape(-1)
@@ -454,26 +646,35 @@ def kl_knn_vs_logq(x, logq, *, k: int | None = None, method: str = "auto", confi
         msg = f"`logq` is {lq[row]} at sample {row}; log-densities must be finite or -inf."
         raise ValueError(msg)
     _check_spread(x, "x")
-    name, w, ref, K, factor = _weight_sets(_method_name(method, d, "kl"), k, d, n)
+    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, n)
     _check_k(n, "x", K)
     if np.isneginf(lq).any():
-        row = int(np.flatnonzero(np.isneginf(lq))[0])
-        info = {"d": d, "outside_support_of_q": row}
-        return Estimate(math.inf, math.inf, (math.inf, math.inf), name, n, confidence, "none: q is 0 at a sample of p", "D(p||q)", info)
+        rows = np.flatnonzero(np.isneginf(lq))
+        row = int(rows[0])
+        point = float(x[row, 0]) if d == 1 else x[row].tolist()
+        msg = (
+            f"q has density 0 (log q = -inf) at {rows.size} sample(s) of p, e.g. x = {point!r} (row {row}): "
+            "p puts mass where q has none, so D(p||q) = inf"
+        )
+        warnings.warn(msg, AccuracyWarning, stacklevel=2)
+        info = {"d": d, "outside_support_of_q": row, "point": point}
+        return Estimate(math.inf, math.inf, (0.0, math.inf), name, n, confidence, "none: q is 0 at a sample of p", "D(p||q)", info)
     details: dict = {}
 
-    def compute(xs):
+    def compute(xs, shared=None):
         L, idx = _entropy_parts(xs, K)
-        h, _, a = _entropy_eval(xs, L, idx, w)
+        h, _, a = _entropy_eval(xs, L, idx, _trim(w))
         t = -a - lq  # per-point terms of -H - E log q (the constant sits in a)
-        u = (a + lq - d * loo_shift(L, idx, w, n)) / (n - 1)
-        return float(t.mean()), _jackknife_var([u]), -_entropy_eval(xs, L, idx, ref, jack=False)[0] - float(lq.mean())
+        u = (a + lq - d * loo_shift(L, idx, _trim(w), n)) / (n - 1)
+        v_ref = -_entropy_eval(xs, L, idx, _trim(ref), jack=False)[0] - float(lq.mean())
+        return float(t.mean()), _jackknife_var([u]), v_ref, d * d * _diff_var(L, idx, w, ref, n)
 
-    value, var, v_ref = _with_ties(compute, [x], rng, details)
-    B = factor * abs(value - v_ref)
+    value, var, v_ref, var_diff = _with_ties(compute, [x], rng, details, names=("x",))
+    B = _allowance(factor, value, v_ref, var_diff)
+    details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
-    details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
-    return Estimate(value, se, ci, name.replace("kl", "knn-entropy", 1), n, confidence, _INTERVAL, "D(p||q)", details)
+    details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
+    return Estimate(value, se, _cut_at_zero(ci), name, n, confidence, _INTERVAL + _CUT, "D(p||q)", details)
 
 
 def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: float = 0.95, rng=None) -> Estimate:
@@ -484,9 +685,10 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
     JS = (d / 2n) sum_{z in pool} sum_k w_k [log rho_k^pool(z) - log rho_k^own(z)] + psi(2n) - psi(n),
     the Kozachenko-Leonenko estimators (Kraskov et al. 2004, eq. (20)) of the three entropies written
     point by point: the log V_d and psi(k) terms cancel. The delete-one jackknife runs over both
-    groups; estimate and interval are clipped to [0, log 2].
+    groups; estimate and interval are clipped to [0, log 2]. Samples sharing exact points without being
+    rounded are refused (the pool would not be a sample of m).
     """
-    _check_method(method, _ENTROPY_METHODS + METHODS)
+    method = _check_method(method)
     x, y = as_samples(x, "x"), as_samples(y, "y")
     _check_dims(x, y)
     _check_spread(x, "x")
@@ -500,11 +702,18 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
         x = x[np.sort(g.choice(x.shape[0], n, replace=False))] if big == "x" else x
         y = y[np.sort(g.choice(y.shape[0], n, replace=False))] if big == "y" else y
     d = x.shape[1]
-    base = "kl" if method in ("kl", "knn") else "kl-ensemble"
-    name, w, ref, K, factor = _weight_sets(base, k, d, n)
+    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, n)
+    w, ref = _trim(w), _trim(ref)
     _check_k(n, "x", K)
 
-    def compute(xs, ys):
+    def compute(xs, ys, shared=None):
+        if shared is not None:
+            msg = (
+                f"`x` and `y` share {len(shared)} point(s) exactly (e.g. row {int(shared[0])} of `x`) and are not rounded data: "
+                "the kNN JS estimate needs independent samples of p and q (the pooled points must be a sample of (p + q)/2). "
+                "Drop the shared points from one of the samples."
+            )
+            raise ValueError(msg)
         z = np.concatenate([xs, ys])
         Lz, iz = _search(cKDTree(z), z, K, True, "the pooled sample")
         Lx, ix = _search(cKDTree(xs), xs, K, True, "`x`")
@@ -516,13 +725,12 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
         v_ref = float(d * ((Lz[:, : len(ref)] - Lo[:, : len(ref)]) @ ref).mean() + c)
         return float(a.mean() + c), _jackknife_var([u[:n], u[n:]]), v_ref
 
-    value, var, v_ref = _with_ties(compute, [x, y], rng, details)
+    value, var, v_ref = _with_ties(compute, [x, y], rng, details, cross=True)
     B = factor * abs(value - v_ref)
     se, (lo, hi), _ = _interval(value, var, B, confidence)
     clip = lambda t: min(max(t, 0.0), math.log(2.0))
     details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
     details["unclipped"] = value
-    name = "knn" if name == "kl" else "knn-ensemble"
     return Estimate(
         clip(value), se, (clip(lo), clip(hi)), name, (n, n), confidence, _INTERVAL + "; clipped to [0, log 2]", "JS(p, q)", details
     )
