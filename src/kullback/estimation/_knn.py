@@ -181,6 +181,20 @@ def _atoms_error(a: np.ndarray, j: int, name: str) -> ValueError:
     return ValueError(msg)
 
 
+def _float32_collisions(values: np.ndarray) -> bool:
+    """Ties that float32 storage of continuous values makes by chance: values all float32, few and small ties.
+
+    A density stored in float32 (24-bit mantissa) repeats values by chance: about n^2 E[p(X) h(X)] / 2 pairs, h the
+    float32 spacing (some 10^2 pairs for 10^5 N(0, 1) draws), each value at most a few times. An atom repeats one
+    value about (its mass) x n times. Taken as precision ties: every value float32, no value more than 4 times,
+    at most 5% of the rows tied (a heuristic bound on what precision does; an atom beyond it is refused).
+    """
+    if not (values.astype(np.float32) == values).all():
+        return False
+    _, counts = np.unique(values, return_counts=True)
+    return int(counts.max()) <= 4 and float(counts[counts > 1].sum()) <= 0.05 * values.size
+
+
 def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Indices of the rows of x that occur exactly in y."""
     dist, _ = cKDTree(y).query(x, k=1, workers=-1)
@@ -212,20 +226,24 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
         return step[s][j]
 
     cols = [set() for _ in arrays]
+    fine = [set() for _ in arrays]  # columns tied only by float32 precision
     for s, a in enumerate(arrays):
         if not _has_duplicates(a):
             continue
         for j in range(a.shape[1]):
             if np.unique(a[:, j]).size < a.shape[0]:
-                if h_of(s, j) is None:
+                if h_of(s, j) is not None:
+                    cols[s].add(j)
+                elif _float32_collisions(a[:, j]):
+                    fine[s].add(j)
+                else:
                     raise _atoms_error(a, j, names[s])
-                cols[s].add(j)
     for s in range(len(arrays)):
         for t in range(len(arrays)):
             if t != s:
                 cols[s] |= {j for j in cols[t] if h_of(s, j) is not None}
     shared = None
-    if cross and not (cols[0] or cols[1]):
+    if cross and not (cols[0] or cols[1] or fine[0] or fine[1]):
         rows = _shared_rows(arrays[0], arrays[1])
         if rows.size:
             if all(h_of(s, j) is not None for s in range(2) for j in range(arrays[s].shape[1])):
@@ -234,10 +252,12 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
                 shared = rows
     out = []
     for s, a in enumerate(arrays):
-        if cols[s]:
-            h = np.zeros(a.shape[1])
+        if cols[s] or fine[s]:
+            h = np.zeros(a.shape)
             for j in cols[s]:
-                h[j] = step[s][j]
+                h[:, j] = step[s][j]
+            for j in fine[s]:  # the float32 cell of each value
+                h[:, j] = np.spacing(np.abs(a[:, j]).astype(np.float32)).astype(np.float64)
             a = a + (rng.random(a.shape) - 0.5) * h
         out.append(a)
     res = {names[s]: {int(j): step[s][j] for j in sorted(cols[s])} for s in range(len(arrays)) if cols[s]}
@@ -247,6 +267,12 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
             f"({', '.join(f'`{k}`: ' + str({c: float(np.round(v, 12)) for c, v in r.items()}) for k, r in res.items())}; seeded by `rng`)"
         )
         details["resolution"] = [max((r.get(j, 0.0) for r in res.values()), default=0.0) for j in range(arrays[0].shape[1])]
+    if any(fine):
+        f32 = ", ".join(f"`{names[s]}` column(s) {sorted(fine[s])}" for s in range(len(arrays)) if fine[s])
+        details["ties"] = (details["ties"] + "; " if res else "") + (
+            f"float32 precision: {f32} tie by chance at float32 resolution; added U(-h/2, h/2), h the float32 spacing "
+            "of each value (seeded by `rng`)"
+        )
     if shared is not None:
         details["shared_points"] = int(shared.size)
         details["ties"] = (

@@ -237,6 +237,17 @@ def _py(v):
     return v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
 
 
+def _paired_counts(x, y, smoothing, correction):
+    """(values, counts of x, counts of y, n, m, K, pseudo-count) over the union of observed values."""
+    cx, cy, values = factorize(x, y)
+    K = len(values)
+    a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
+    n, m = int(a.sum()), int(b.sum())
+    _need_two(n, "x")
+    _need_two(m, "y")
+    return values, a, b, n, m, K, _pseudocount(smoothing, K, correction)
+
+
 def _need_two(n, name):
     if n < 2:
         msg = f"`{name}` has {n} sample; an estimate with an uncertainty needs at least 2 samples in each of `x` and `y`"
@@ -299,13 +310,7 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     Many singletons in x (Good-Turing unseen mass f1/n > 0.2) give a warning: the bias is then larger than
     the first-order correction removes.
     """
-    cx, cy, values = factorize(x, y)
-    K = len(values)
-    a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
-    n, m = int(a.sum()), int(b.sum())
-    _need_two(n, "x")
-    _need_two(m, "y")
-    alpha = _pseudocount(smoothing, K, correction)
+    values, a, b, n, m, K, alpha = _paired_counts(x, y, smoothing, correction)
     method = "miller-madow" if correction else "plugin"
     if alpha == 0 and np.any((a > 0) & (b == 0)):
         return _infinite(
@@ -446,13 +451,7 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     the last term the variance of the chi-square limit (1/n + 1/m) chi2_{K-1}/8 where p = q.
     The interval is cut to [0, log 2].
     """
-    cx, cy, values = factorize(x, y)
-    K = len(values)
-    a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
-    n, m = int(a.sum()), int(b.sum())
-    _need_two(n, "x")
-    _need_two(m, "y")
-    alpha = _pseudocount(smoothing, K, correction)
+    values, a, b, n, m, K, alpha = _paired_counts(x, y, smoothing, correction)
     p, q = (a + alpha) / (n + K * alpha), (b + alpha) / (m + K * alpha)
     mix = (p + q) / 2
     kp, kq = rel_entr(p, mix), rel_entr(q, mix)
