@@ -37,7 +37,8 @@ class TieWarning(AccuracyWarning):
     sample's own rounding step (the greatest common divisor of its gaps), seeded by ``rng``; the estimate is
     that of the dequantised distributions. Points that x shares exactly with a continuous y are taken as
     the same draws (each leaves its own copy out of its y-neighbours). ``Estimate.details["ties"]`` says
-    which. Ties that are no rounding (atoms beside a density) are refused with a ValueError instead.
+    which; chance ties of float32 storage are dequantised within each value's float32 cell. Ties that are no
+    rounding (atoms beside a density) are refused with a ValueError instead.
     """
 
 
