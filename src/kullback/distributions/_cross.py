@@ -45,6 +45,7 @@ class Moments:
 
     entropy = mean = std = elog = varlog = elog1m = lo = hi = elogfact = None
     h0 = c_elog = c_elog1m = None
+    h0_const = 0.0  # with h0: H = h0 + h0_const - ..., h0_const exact
 
     def dmean(self, c):  # E X - c
         return None if self.mean is None else self.mean - c
@@ -60,10 +61,10 @@ class Moments:
 
 
 def _gamma_entropy(o, k, b, elog):
-    """The gamma entropy k - log b + lgamma(k) + (1 - k) psi(k) as parts (h0, (shape, const)):
-    H = h0 - (shape + const) E log X, E log X = psi(k) - log b.
+    """The gamma entropy k - log b + lgamma(k) + (1 - k) psi(k) as parts (h0, h0_const, (shape, const), H):
+    H = h0 + h0_const - (shape + const) E log X, E log X = psi(k) - log b.
 
-    k < 10: h0 = k + lgamma(k) - k log b and the coefficient k - 1, kept as (k, -1) so that a
+    k < 10: h0 = (k - 1) + lgamma(k) - k log b and h0_const = 1 (exact, see divergence), the coefficient k - 1, kept as (k, -1) so that a
     cross-entropy's -(k_q - 1) E log X combines with it as (k - k_q) E log X (at tiny k both are
     about -1/k; differenced after rounding they would leave no digits).  k >= 10: Stirling's series
     for lgamma and psi regrouped as log(2 pi k)/2 + 1/2 - 1/(2k) + corr(k) + (1 - k) tail(k) - log b
@@ -72,10 +73,13 @@ def _gamma_entropy(o, k, b, elog):
     kb_ = o.where(big, k, 10.0)
     kd = o.where(big, 1.0, k)
     series = 0.5 * (LOG_2PI + o.log(kb_)) + 0.5 - 0.5 / kb_ + _lgamma_corr(o, kb_) + (1 - kb_) * _psi_tail(o, kb_) - o.log(b)
-    direct = kd + o.lgamma(kd) - kd * o.log(b)
+    direct = (kd - 1) + o.lgamma(kd) - kd * o.log(b)  # + 1, kept apart as h0_const (exact)
     h0 = o.where(big, series, direct)
+    h0_const = o.where(big, 0.0, 1.0)
     coef = (o.where(big, 0.0, k), o.where(big, 0.0, -1.0))
-    return h0, coef, h0 - _times(o, coef, elog)
+    # H itself as the textbook sum, k + lgamma(k) + (1 - k) psi(k) - log b (for kb.entropy and CE - H)
+    H = o.where(big, series, kd + o.lgamma(kd) + (1 - kd) * o.digamma(kd) - o.log(b))
+    return h0, h0_const, coef, H
 
 
 def _beta_entropy(o, a, b, elog, elog1m):
@@ -140,7 +144,7 @@ def moments(o, d: Dist) -> Moments | None:
         k, b = P["concentration"], P["rate"]
         m.mean, m.std, m.lo, m.hi = k / b, o.sqrt(k) / b, 0.0, inf
         m.elog = o.digamma(k) - o.log(b)
-        m.h0, m.c_elog, m.entropy = _gamma_entropy(o, k, b, m.elog)
+        m.h0, m.h0_const, m.c_elog, m.entropy = _gamma_entropy(o, k, b, m.elog)
         m.varlog = o.trigamma(k)
         m.log_mgf = lambda t, c=0.0: -t * c - k * o.log1p(-t / b)
         # lgamma(k + c) - lgamma(k) = lgamma(c) - log B(c, k): no cancellation at large k
@@ -334,8 +338,8 @@ def cross_entropy(o, m: Moments, q: Dist):
     parts = _ce_parts(o, m, q)
     if parts is None:
         return None
-    rest, ca, cb = parts
-    return rest - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
+    rest, ca, cb, const = parts
+    return (rest + const) - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
 
 
 def divergence(o, m: Moments, q: Dist):
@@ -346,16 +350,20 @@ def divergence(o, m: Moments, q: Dist):
     H = h0 - c_p E log X - c'_p E log(1 - X) (Moments) and E_p[-log q] = rest - c_q E log X - c'_q E log(1 - X)
     (_ce_parts) give D = (rest - h0) + (c_p - c_q) E log X + (c'_p - c'_q) E log(1 - X), each coefficient
     difference formed as (shape_p - shape_q) + (const_p - const_q): for beta(a) || weibull(k) at tiny shapes,
-    (a - 1) - (k - 1) = a - k exactly, where the rounded a - 1 and k - 1 would both be -1.
+    (a - 1) - (k - 1) = a - k exactly, where the rounded a - 1 and k - 1 would both be -1.  Likewise rest
+    and h0 each set apart an exact constant (const, h0_const), differenced exactly before the rest is added:
+    near gamma(1) = weibull(1) both are about 1 and D about 1e-13, which their rounding would swamp.
     """
     parts = _ce_parts(o, m, q)
     if parts is None or m.entropy is None:
         return None
-    rest, ca, cb = parts
+    rest, ca, cb, const = parts
     if m.h0 is None:
-        ce = rest - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
+        ce = (rest + const) - _times(o, ca, m.elog) - _times(o, cb, m.elog1m)
         return ce - m.entropy, o.abs(ce) + o.abs(m.entropy)
-    total, scale = rest - m.h0, o.abs(rest) + o.abs(m.h0)
+    # the exact constants (E_p[(X/lam)^k] = 1 + expm1(.) against the gamma entropy's k = 1 + (k - 1)) first
+    total = (rest - m.h0) + (const - m.h0_const)
+    scale = o.abs(rest) + o.abs(m.h0) + o.abs(const + 0 * rest) + o.abs(m.h0_const + 0 * rest)
     for cp, cq, x in ((m.c_elog, ca, m.elog), (m.c_elog1m, cb, m.elog1m)):
         if cp is None and cq is None:
             continue
@@ -367,12 +375,14 @@ def divergence(o, m: Moments, q: Dist):
 
 
 def _ce_parts(o, m: Moments, q: Dist):
-    """E_p[-log q(X)] as (rest, c_elog, c_elog1m): rest - c_elog E log X - c_elog1m E log(1 - X), the
-    coefficients (shape, const) pairs as in Moments (None: no such term); None where p lacks what q needs."""
+    """E_p[-log q(X)] as (rest, c_elog, c_elog1m, const): rest + const - c_elog E log X - c_elog1m E log(1 - X),
+    the coefficients (shape, const) pairs as in Moments (None: no such term), const an exact small number;
+    None where p lacks what q needs."""
     ce = _ce_rest(o, m, q)
-    if ce is None or isinstance(ce, tuple):
-        return ce
-    return ce, None, None
+    if ce is None:
+        return None
+    ce = ce if isinstance(ce, tuple) else (ce, None, None)
+    return ce if len(ce) == 4 else (*ce, 0.0)
 
 
 def _ce_rest(o, m: Moments, q: Dist):
@@ -439,7 +449,7 @@ def _ce_rest(o, m: Moments, q: Dist):
         if not _need(m.elog, lep):
             return None
         # -log q = -log k + k log lam - (k - 1) log x + (x/lam)^k
-        return -o.log(k) + k * o.log(lam) + o.exp(lep - k * o.log(lam)), (k, -1.0), None
+        return -o.log(k) + k * o.log(lam) + o.expm1(lep - k * o.log(lam)), (k, -1.0), None, 1.0  # e^L = 1 + expm1(L)
     if f == "poisson":
         if m.elogfact is None:
             return None
