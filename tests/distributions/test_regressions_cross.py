@@ -232,11 +232,6 @@ def test_tiny_shapes_combine_the_multiples_of_elog_before_rounding(i):
     assert float(got) == pytest.approx(_ref(p, q), rel=rel)
 
 
-@pytest.mark.xfail(
-    not hasattr(__import__("kullback.distributions._closed", fromlist=["_"]), "divergence"),
-    reason="_closed._cross still differences CE - H; it must take D from _cross.divergence",
-    strict=True,
-)
 @pytest.mark.parametrize("i", range(len(ELOG_CASES)))
 def test_kl_at_tiny_shapes_combines_the_multiples_of_elog(i):
     """kb.kl gives _cross.divergence's value for the cases above (float32 Beta(4.3e-19, 1) || Weibull returned 0; truth 35.53)."""

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._warnings import AccuracyWarning
 from ._canonical import Dist
-from ._cross import Moments, _support, cross_entropy, moments
+from ._cross import Moments, _support, cross_entropy, divergence, moments
 from ._ops import EULER, LOG_2PI, NoClosedForm, Ops, _nonneg, lbeta, psi_diff
 from ._same import SAME
 
@@ -103,13 +103,13 @@ def _cross(o, p: Dist, q: Dist):
     inside = (o.asarray(m.lo) >= o.asarray(sup[0])) & (o.asarray(m.hi) <= o.asarray(sup[1]))
     if not bool(inside.any()):
         return o.where(inside, 0.0, math.inf) + 0 * _any_param(o, p, q)
-    ce = cross_entropy(o, m, q) if m.entropy is not None else None
-    if ce is None:
-        return None
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        val = ce - m.entropy
+        res = divergence(o, m, q)  # CE - H, their multiples of E log X combined first (see _cross.divergence)
+        if res is None:
+            return None
+        val, scale = res
         # D >= 0 is a theorem: a rounding-level negative is 0 (larger ones are left for the fuzzer to see)
-        val = _nonneg(o, val, o.abs(ce) + o.abs(m.entropy))
+        val = _nonneg(o, val, scale)
         # p's infinite moments make ce = +inf; ce - H is then +inf, never inf - inf (H is finite)
     return o.where(inside, val, math.inf)
 

@@ -1,7 +1,7 @@
 """Backend operations and cancellation-free special-function differences for the closed forms.
 
 ``Ops`` gives the formulas one vocabulary for NumPy and PyTorch; ``lbeta``,
-``psi_diff``, ``_ratio``, ``_g`` and ``_sq_ratio_term`` difference logs,
+``psi_diff``, ``psi1_diff``, ``_ratio``, ``_g`` and ``_sq_ratio_term`` difference logs,
 log-gamma and digamma without cancellation (sources in each docstring).
 """
 
@@ -129,7 +129,7 @@ def lbeta(o, a, b):
     return o.lgamma(lo) + o.where(big, diff, direct)
 
 
-def psi_diff(o, x, y):
+def _psi_diff(o, x, y):
     """psi(x) - psi(x + y) for x, y > 0, without cancellation at large x or small y and without overflow at tiny x.
 
     x < 1: the recurrence psi(z + 1) = psi(z) + 1/z (A&S 6.3.5) taken once,
@@ -164,7 +164,7 @@ def psi_diff(o, x, y):
     return o.where(tiny, rec + out, out)
 
 
-def psi1_diff(o, x, y):
+def _psi1_diff(o, x, y):
     """psi'(x) - psi'(x + y) >= 0 for x, y > 0, without cancellation or inf - inf (psi_diff's method, one
     order up).  x < 1: psi'(z) = psi'(z + 1) + 1/z^2 (A&S 6.4.6) once, the difference of squares as
     (y/(x + y))/x (1 + x/(x + y))/x + [psi'(1 + x) - psi'(1 + x + y)], both terms >= 0.  Then y < 1e-5 x: Taylor
@@ -491,3 +491,16 @@ def lgamma_rem1(o, r, x, lr=None):
     small = -o.where(tiny, lr, 0.0) - EULER + 0.8224670334241132 * rt * rt
     rd = o.where(near | tiny, 1.0, r)
     return o.where(near, quad, o.where(tiny, small, o.lgamma(rd) + EULER * (rd - 1)))
+
+
+def psi_diff(o, x, y):
+    """psi(x) - psi(x + y); see :func:`_psi_diff`.  Overflow of branches that ``where`` discards (or of
+    a true result beyond the float range, which is then +-inf) is not a floating-point error here."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _psi_diff(o, x, y)
+
+
+def psi1_diff(o, x, y):
+    """psi'(x) - psi'(x + y); see :func:`_psi1_diff` (floating-point warnings as for :func:`psi_diff`)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _psi1_diff(o, x, y)
