@@ -613,6 +613,23 @@ def _torch_mixture(obj, name) -> Dist:
     return Dist(None, params, "torch", comp.kind, (), obj, scipy_factory=lambda index: view, name=name)
 
 
+def torch_tensors(obj):
+    """The tensors among a torch distribution's attributes, its nested distributions' included
+    (MixtureSameFamily, Independent, TransformedDistribution), each object visited once."""
+    out, todo, seen = [], [obj], set()
+    while todo:
+        o = todo.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        for v in vars(o).values():
+            if hasattr(v, "detach") and hasattr(v, "is_floating_point"):
+                out.append(v)
+            elif type(v).__module__.startswith("torch.distributions"):
+                todo.append(v)
+    return out
+
+
 def _torch_log_probs(d):
     """The log-probabilities of a torch Categorical: its normalised logits where it was built from
     logits (full precision for large logit gaps), else log(probs) (torch's own logits clamp

@@ -32,6 +32,8 @@ import math
 import numpy as np
 from scipy import integrate
 
+from ._canonical import torch_tensors
+
 __all__ = ["entropy", "cross_entropy", "js"]
 
 RTOL = 1e-6
@@ -53,7 +55,7 @@ class _Law:
         if self.view is not None:
             self.d, self.kind, self.batch, self.event_ndim = None, "discrete" if self.view.discrete else "continuous", (), 0
             self.backend = "torch" if "torch" in (type(obj).__module__ or "") else "numpy"
-            self.requires_grad = any(getattr(t, "requires_grad", False) for t in _tensors(obj))
+            self.requires_grad = any(getattr(t, "requires_grad", False) for t in torch_tensors(obj))
             return
         self.d = describe(obj, name)
         self.kind, self.batch, self.event_ndim = self.d.kind, tuple(self.d.batch_shape), self.d.event_ndim
@@ -63,23 +65,8 @@ class _Law:
         return self.view if self.view is not None else self.d.scalar_scipy(idx)
 
     def like(self):
-        tensors = [v for v in _tensors(self.obj) if v.is_floating_point()]
+        tensors = [v for v in torch_tensors(self.obj) if v.is_floating_point()]
         return tensors[0] if tensors else None
-
-
-def _tensors(obj):
-    out, todo, seen = [], [obj], set()
-    while todo:
-        o = todo.pop()
-        if id(o) in seen:
-            continue
-        seen.add(id(o))
-        for v in vars(o).values():
-            if hasattr(v, "detach") and hasattr(v, "is_floating_point"):
-                out.append(v)
-            elif type(v).__module__.startswith("torch.distributions"):
-                todo.append(v)
-    return out
 
 
 def _finish(value, law: _Law, base):

@@ -186,20 +186,9 @@ def _has_own_sample(dist) -> bool:
 
 def _torch_like(dist):
     """A floating-point tensor among the distribution's parameters (its dtype and device), or None."""
-    import torch
+    from ..distributions._canonical import torch_tensors
 
-    seen, todo = set(), [dist]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        for v in vars(obj).values():
-            if isinstance(v, torch.Tensor) and v.is_floating_point():
-                return v
-            if isinstance(v, torch.distributions.Distribution):
-                todo.append(v)
-    return None
+    return next((v for v in torch_tensors(dist) if v.is_floating_point()), None)
 
 
 # ---------------------------------------------------------------- evaluating
