@@ -489,3 +489,38 @@ def test_float32_samples_are_not_taken_for_atoms():
     with pytest.warns(TieWarning, match="float32 precision"):
         e = entropy_knn(x)
     assert near(e, 0.5 * math.log(2 * math.pi * math.e))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e160, 1e300])
+def test_extreme_scales_give_the_scaled_estimate(scale):
+    """Regression: at 1e-160 the squared distances underflowed to 0 (a TieWarning, then a ValueError), at 1e160
+    they overflowed (a ValueError from the tie handling; NaN terms). kNN KL and JS are invariant under x -> s x;
+    H(sX) = H(X) + d log s (the change of variables); so the estimates must equal the scale-1 ones."""
+    g = np.random.default_rng(11)
+    x, y = g.standard_normal((1500, 2)), g.standard_normal((1500, 2)) + 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no TieWarning, no RuntimeWarning
+        a, b = kl_knn(x, y), kl_knn(x * scale, y * scale)
+        h0, h1 = entropy_knn(x), entropy_knn(x * scale)
+        j0, j1 = js_knn(x, y), js_knn(x * scale, y * scale)
+    assert b.value == pytest.approx(a.value, rel=1e-12) and b.stderr == pytest.approx(a.stderr, rel=1e-9)
+    assert h1.value - 2 * math.log(scale) == pytest.approx(h0.value, abs=1e-10)
+    assert j1.value == pytest.approx(j0.value, rel=1e-12)
+
+
+def test_ties_in_y_alone_are_dequantised_or_refused():
+    """Regression: WKV never searches y within y, so ties in y alone raised nothing. y rounded to 0.1 gave 1.84 for
+    D(N(0,1)||N(0.5,1)) = 0.125 (closed form (mu diff)^2 / 2); 30% exact zeros in y gave 0.47 silently. Now rounded y
+    is dequantised with its own step (the truth moves by O(h^2) = 4e-4: Sheppard's correction h^2/12 to q's
+    variance) and atoms are refused, as for ties in x."""
+    g = np.random.default_rng(1)
+    x = g.standard_normal((5000, 1))
+    y = np.round(g.standard_normal((5000, 1)) + 0.5, 1)
+    with pytest.warns(TieWarning, match="row\\(s\\) of `y` repeat another row"):
+        e = kl_knn(x, y, method="auto")
+    assert e.details["ties"].startswith("uniform dequantisation") and "`y`: {0: 0.1}" in e.details["ties"]
+    assert near(e, 0.125)
+    y2 = g.standard_normal((5000, 1)) + 0.5
+    y2[:1500] = 0.0
+    with pytest.raises(ValueError, match="`y` repeats the value 0 1500 times"):
+        kl_knn(x, y2)

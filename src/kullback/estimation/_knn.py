@@ -1,7 +1,8 @@
 """k-nearest-neighbour estimators of entropy, KL and JS divergence from continuous samples.
 
 Every estimator here is a mean of per-point log-distance terms plus a constant; the kNN searches run on
-``scipy.spatial.cKDTree`` with all cores (``workers=-1``). Each returns an :class:`Estimate` whose interval is
+the numba kd-tree of :mod:`._kdtree` in parallel (scipy's ``cKDTree`` with ``workers=-1`` where numba does
+not import; the same neighbours either way). Each returns an :class:`Estimate` whose interval is
 
     value +- z * stderr,  stderr from the exact leave-one-out (delete-one) jackknife of the whole estimator
 
@@ -18,11 +19,11 @@ import sys
 import warnings
 
 import numpy as np
-from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from scipy.stats import norm
 
 from .._warnings import AccuracyWarning
+from ._kdtree import Tree
 from ._knn_ensemble import ensemble_weights, loo_shift
 from ._result import Estimate
 
@@ -162,6 +163,9 @@ def _grid_step(values: np.ndarray) -> float | None:
 
 
 def _has_duplicates(a: np.ndarray) -> bool:
+    # a repeated row repeats its first coordinate: the cheap 1-d test first, the row-wise one only then
+    if np.unique(a[:, 0]).size == a.shape[0]:
+        return False
     return np.unique(a, axis=0).shape[0] < a.shape[0]
 
 
@@ -198,7 +202,7 @@ def _float32_collisions(values: np.ndarray) -> bool:
 
 def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Indices of the rows of x that occur exactly in y."""
-    dist, _ = cKDTree(y).query(x, k=1, workers=-1)
+    dist, _ = Tree(y).query(x, 1)
     return np.flatnonzero(dist == 0)
 
 
@@ -290,7 +294,8 @@ def _with_ties(compute, arrays: list[np.ndarray], rng, details: dict, names=("x"
     except _ZeroDistance as exc:
         fixed, shared = _dequantise(arrays, names, _rng(rng), details, cross)
         msg = (
-            f"the samples hold tied points ({exc}), so nearest-neighbour distances were 0 and the kNN estimate would be infinite. "
+            f"the samples hold tied points ({exc}), which no density gives: nearest-neighbour distances of 0 would make the kNN "
+            "estimate infinite, and copies within `y` would pass for a density spike. "
             f"What was done: {details['ties']}. Pass `rng` to vary or fix any noise; for discrete data use method='plugin'."
         )
         warnings.warn(msg, TieWarning, stacklevel=stacklevel)
@@ -304,11 +309,9 @@ def _with_ties(compute, arrays: list[np.ndarray], rng, details: dict, names=("x"
 # ------------------------------------------------------------------------------------------ searches
 
 
-def _search(tree: cKDTree, pts: np.ndarray, K: int, self_in_tree: bool, what: str):
+def _search(tree: Tree, pts: np.ndarray, K: int, self_in_tree: bool, what: str, order=None):
     """log-distances and indices of the first K + 1 neighbours of each point of ``pts`` (self excluded)."""
-    extra = 1 if self_in_tree else 0
-    dist, idx = tree.query(pts, k=K + 1 + extra, workers=-1)
-    dist, idx = dist[:, extra:], idx[:, extra:]
+    dist, idx = tree.query(pts, K + 1, skip_self=self_in_tree, order=order)
     if not dist[:, 0].all():
         rows = np.flatnonzero(dist[:, 0] == 0)
         msg = f"{rows.size} point(s) of {what} have a copy at distance 0, e.g. row {int(rows[0])}"
@@ -316,16 +319,16 @@ def _search(tree: cKDTree, pts: np.ndarray, K: int, self_in_tree: bool, what: st
     return np.log(dist), idx
 
 
-def _cross_search(tree: cKDTree, pts: np.ndarray, K: int, shared, what: str):
+def _cross_search(tree: Tree, pts: np.ndarray, K: int, shared, what: str, order=None):
     """``_search`` of x's points among y's (not self), skipping, for each row in ``shared``, its own exact copy in y.
 
     Returns (log-distances, indices, m_i) with m_i the number of y points row i searched among (m or m - 1).
     """
     m = tree.n
     if shared is None or len(shared) == 0:
-        L, idx = _search(tree, pts, K, False, what)
+        L, idx = _search(tree, pts, K, False, what, order)
         return L, idx, np.full(pts.shape[0], float(m))
-    dist, idx = tree.query(pts, k=min(K + 2, m), workers=-1)
+    dist, idx = tree.query(pts, min(K + 2, m), order=order)
     own = np.zeros(pts.shape[0], dtype=bool)
     own[shared] = True
     take = own.astype(int)[:, None] + np.arange(K + 1)[None, :]
@@ -384,13 +387,19 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     allowance floored at se(main - reference)); K = 10 covers 0.975 / 0.970 at n = 10^3 / 10^4 with
     RMSE 0.070 / 0.024, K = 5 covers too but is noisier (sd 0.058 at n = 10^3) and wider. In d = 1 the
     k-bias is smaller (n^-2 rate): K = 20 covers 0.975 on N(0,1) vs N(1,1) with sd 0.047 (K = 5: 0.057).
-    J = 1 for d = 3, 4 and J = 2 from d = 5 (more than BSY's floor(d/4), which targets efficiency, not
+    J = 1 for d = 3 and J = 2 from d = 4 (more than BSY's floor(d/4), which targets efficiency, not
     RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size. Chosen by RMSE
     of D(p||q) on the Gaussian pairs of benchmarks/coverage_estimation.py (n = 10^3 and 10^4):
     d = 3: 0.083 / 0.025 (J = 1, K = 20) vs 0.094 / 0.038 (J = 0); d = 7: 0.181 / 0.139 (J = 2, K = 30)
     vs 0.239 / 0.183 (J = 1) and 0.250 / 0.157 (J = 3, K = 40); d = 10: 0.432 / 0.210 vs 0.501 / 0.410 at k = 1.
+    A second study on the pairs of benchmarks/bench_estimation.py, draws independent of the benchmark's
+    (40 / 16 / 8 repetitions at n = 10^3 / 10^4 / 10^5), moved d = 4 from J = 1, K = 20 to J = 2, K = 30:
+    RMSE 0.097 -> 0.088, 0.039 -> 0.027, 0.021 -> 0.016 (k = 1: 0.095, 0.042, 0.025). Elsewhere the
+    plans were within 10% of the best of K = 5..40, J = 0..3 except from d = 6 at large n, where J = 3,
+    K = 40 was better in some cells (d = 6, n = 10^5: 0.027 vs 0.038; d = 10, n = 10^4: 0.219 vs 0.258)
+    and worse in others (d = 9, n = 10^4: 0.220 vs 0.200): no rule in n found there is kept.
     """
-    J = 0 if d <= 2 else 1 if d <= 4 else 2
+    J = 0 if d <= 2 else 1 if d == 3 else 2
     K = 10 if d == 2 else 20 if J <= 1 else 30
     K = max(1, min(K, n_min - 2))
     return K, min(J, K - 1)
@@ -486,7 +495,7 @@ _CUT = "; cut at 0 (D >= 0)"
 
 def _entropy_parts(x, K):
     """Search once for the entropy: log-distances (n, K + 1) and neighbour indices of x in x."""
-    return _search(cKDTree(x), x, K, True, "`x`")
+    return _search(Tree(x), x, K, True, "`x`")
 
 
 def _entropy_eval(x, L, idx, w, jack=True):
@@ -633,8 +642,15 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     details: dict = {}
 
     def compute(xs, ys, shared=None):
-        Lr, ir = _search(cKDTree(xs), xs, K, True, "`x`")
-        Ln, iy, m_i = _cross_search(cKDTree(ys), xs, K, shared, "`x` (in `y`)")
+        if ys is y and _has_duplicates(ys):
+            # WKV never searches y within y, so its ties give no zero distance, yet they are no density either:
+            # rounded y (grid) is dequantised, atoms are refused, as for x (regression: y rounded to 0.1 gave 1.84
+            # for a true 0.125; 30% zeros in y gave 0.47 silently)
+            raise _ZeroDistance(f"{y.shape[0] - np.unique(y, axis=0).shape[0]} row(s) of `y` repeat another row")
+        tx = Tree(xs)
+        Lr, ir = _search(tx, xs, K, True, "`x`")
+        # x's queries among y run in x's tree order too: neighbouring queries meet the same leaves of y
+        Ln, iy, m_i = _cross_search(Tree(ys), xs, K, shared, "`x` (in `y`)", order=tx.order)
         S = (Lr, ir, Ln, iy, m_i)
         v, var = _kl_eval(xs, ys, S, _trim(w))
         v_ref = _kl_eval(xs, ys, S, _trim(ref), jack=False)[0]
@@ -742,9 +758,9 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
             )
             raise ValueError(msg)
         z = np.concatenate([xs, ys])
-        Lz, iz = _search(cKDTree(z), z, K, True, "the pooled sample")
-        Lx, ix = _search(cKDTree(xs), xs, K, True, "`x`")
-        Ly, iy = _search(cKDTree(ys), ys, K, True, "`y`")
+        Lz, iz = _search(Tree(z), z, K, True, "the pooled sample")
+        Lx, ix = _search(Tree(xs), xs, K, True, "`x`")
+        Ly, iy = _search(Tree(ys), ys, K, True, "`y`")
         Lo, io = np.concatenate([Lx, Ly]), np.concatenate([ix, iy + n])
         c = digamma(2 * n) - digamma(n)
         a = d * ((Lz[:, : len(w)] - Lo[:, : len(w)]) @ w)
