@@ -129,9 +129,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="n = 10^3, 10^4 only, fewer reps")
     ap.add_argument("--big", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default="docs/benchmarks-estimation.md")
+    ap.add_argument("--speed", action="store_true", help="only the speed table (printed)")
+    ap.add_argument("--cell", type=int, nargs=3, metavar=("D", "N", "REPS"), help="only one RMSE cell (printed)")
     args = ap.parse_args()
     if args.big:
         return big_case()
+    if args.speed:
+        return speed_table()
+    if args.cell:
+        d, n, reps = args.cell
+        return rmse_table([(n, reps, [d])], peer_max_n=n)
     t0 = time.time()
     every = list(range(1, 11))
     plan = (

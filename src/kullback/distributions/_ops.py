@@ -51,7 +51,7 @@ class Ops:
 
     # special functions: (torch attribute path, scipy.special name)
     _SPECIAL = {
-        "lgamma": ("lgamma", "gammaln"), "digamma": ("digamma", "digamma"), "polygamma": ("polygamma", "polygamma"),
+        "lgamma": ("lgamma", "gammaln"), "digamma": ("digamma", "digamma"),
         "i0e": ("special.i0e", "i0e"), "i1e": ("special.i1e", "i1e"), "erf": ("erf", "erf"),
         "log_ndtr": ("special.log_ndtr", "log_ndtr"), "xlogy": ("special.xlogy", "xlogy"),  # xlogy: 0 log 0 = 0
     }  # fmt: skip
@@ -80,6 +80,13 @@ class Ops:
     def full_like(self, x, v):
         return self.t.full_like(x, v) if self.backend == "torch" else np.full_like(x, v, dtype=np.float64)
 
+    def polygamma(self, n, x):
+        """psi^(n)(x): scipy's; torch's for n >= 2, and :func:`_trigamma` for n = 1 (torch's trigamma is off by up
+        to 5e-10 relative in float64: 1.6449340676383375 at x = 1, pi^2/6 = 1.6449340668482264)."""
+        if self.backend == "torch":
+            return _trigamma(self, x) if n == 1 else self.t.special.polygamma(n, x)
+        return self.sc.polygamma(n, x)
+
     def trigamma(self, x):
         return self.polygamma(1, x)
 
@@ -97,6 +104,24 @@ class Ops:
         x = np.array(x, dtype=np.float64, copy=True)
         x[mask] = values
         return x
+
+
+_TRIGAMMA_SHIFT = 20.0
+
+
+def _trigamma(o, x):
+    """psi'(x) for x > 0 to ~1e-16 relative: psi'(x) = sum_(j < N) 1/(x + j)^2 + psi'(x + N) (A&S 6.4.6) up to
+    z = x + N >= 20, then the asymptotic series 1/z + 1/(2z^2) + sum_k B_2k / z^(2k+1) (A&S 6.4.12) through
+    B_12 (the next term, 7/6 z^-15, is below 1e-19 of the sum at z >= 20)."""
+    s = o.full_like(x, 0.0)
+    z = x
+    for _ in range(int(_TRIGAMMA_SHIFT)):
+        low = z < _TRIGAMMA_SHIFT
+        s = s + o.where(low, 1 / (z * z), 0.0)
+        z = o.where(low, z + 1, z)
+    w = 1 / (z * z)
+    tail = (1 / z) * (1 + (1 / (2 * z)) + w * (1 / 6 - w * (1 / 30 - w * (1 / 42 - w * (1 / 30 - w * (5 / 66 - w * 691 / 2730))))))
+    return s + tail
 
 
 def _lgamma_corr(o, z):
