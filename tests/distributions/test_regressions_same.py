@@ -254,3 +254,48 @@ def test_beta_at_tiny_shapes_keeps_its_digits(P, Q):
     form in mpmath at 50+ digits)."""
     want = ref("beta", {"a": P[0], "b": P[1]}, {"a": Q[0], "b": Q[1]})
     assert kb.kl(st.beta(*P), st.beta(*Q)) == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "P, Q",
+    [
+        ((1e212, 1e212), (1e35, 1e35)),  # gave 1054 for 203.28: the rounding of aq/ap times a0q
+        ((1e180, 1e193), (9.99e179, 9.99e192)),  # gave 2.4e155 for 2.4e147: two rounded relative differences
+        ((1e-6, 1.0), (1.0, 1e12)),  # torch float64 lost 3e-10 (its trigamma) in the Bregman form
+    ],
+)
+def test_beta_near_proportional_and_far_shapes(P, Q):
+    """Found by the long fuzz profile (HYPOTHESIS_PROFILE=long). Reference: mpref.same_kl (Penny's formula in mpmath
+    at 60+ digits on the exact doubles). The concentration ratios rho_i - 1 are now formed from exact products."""
+    want = ref("beta", {"a": P[0], "b": P[1]}, {"a": Q[0], "b": Q[1]})
+    assert kb.kl(st.beta(*P), st.beta(*Q)) == pytest.approx(want, rel=1e-12)
+    assert kb.kl(D.Beta(f64(P[0]), f64(P[1])), D.Beta(f64(Q[0]), f64(Q[1]))).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_dirichlet_near_proportional_three_components():
+    """Dirichlet [1e180, 1e193, 5e185] || 0.999 of it (as doubles): the exclusive sums a0 - a_i round for k > 2, so
+    rho_i - 1 is summed pairwise from exact products. Gave 7.5e153; mpmath (Penny 2001 eq. 11 at 400 digits) 1.2558e153."""
+    P, Q = [1e180, 1e193, 5e185], [9.99e179, 9.99e192, 4.995e185]
+    want = ref("dirichlet", {"alpha": P}, {"alpha": Q})
+    assert kb.kl(st.dirichlet(P), st.dirichlet(Q)) == pytest.approx(want, rel=1e-12)
+    assert kb.kl(D.Dirichlet(f64(P)), D.Dirichlet(f64(Q))).item() == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "P, Q",
+    [((1e148, 1.0), (1e-161, 1.0)), ((19.0, 0.1015625), (1e-210, 1e96)), ((1e252, 1.0), (1e-57, 1.0))],
+)
+def test_gamma_whose_rate_shape_ratio_overflows(P, Q):
+    """Gamma (concentration, rate): s = (bq/bp)/(kq/kp) overflowed (1e309) where kq s does not, so a finite D
+    (1e148, 1.9e98, 1e252) came out inf. Reference: mpref.same_kl."""
+    want = ref("gamma", {"concentration": P[0], "rate": P[1]}, {"concentration": Q[0], "rate": Q[1]})
+    got = kb.kl(D.Gamma(f64(P[0]), f64(P[1])), D.Gamma(f64(Q[0]), f64(Q[1]))).item()
+    assert got == pytest.approx(want, rel=1e-12)
+    assert kb.kl(st.gamma(P[0], scale=1 / P[1]), st.gamma(Q[0], scale=1 / Q[1])) == pytest.approx(want, rel=1e-12)
+
+
+def test_beta_whose_divergence_overflows_is_inf_not_nan():
+    """Beta(1e-67, 1e-67) || Beta(1, 1e242): D = 5e308 > the largest double. The Bregman split gave inf - inf = NaN;
+    the direct form's inf is taken (mpmath: 5.0000000000000005e308)."""
+    assert kb.kl(st.beta(1e-67, 1e-67), st.beta(1.0, 1e242)) == math.inf
+    assert kb.kl(D.Dirichlet(f64([1e-76, 1e-76])), D.Dirichlet(f64([1.0, 1e233]))).item() == math.inf

@@ -114,7 +114,13 @@ def _kl_gamma(o, p, q):
     # is the Bregman divergence of L(k) = lnG(k) - k log k + k (convex): two non-negative terms, each
     # computed without cancellation (``breg``; issue 12 class 3: Gamma(1e8) vs Gamma(1e8 + 1))
     kp, kq, bp, bq = p["concentration"], q["concentration"], p["rate"], q["rate"]
-    return breg(o, GAMMA_L, kp, kq) + kq * _g(o, *_ratio_of_ratios(o, bq, bp, kq, kp))
+    ds, ls = _ratio_of_ratios(o, bq, bp, kq, kp)
+    # s itself may overflow where kq s does not (Gamma(1e148, 1) || Gamma(1e-161, 1): s = 1e309, D = 1e148 was inf):
+    # there kq (s - 1 - log s) = exp(log kq + log s) - kq (1 + log s), relative error ~ eps |log kq + log s|
+    huge = ls > 700
+    with np.errstate(over="ignore"):
+        far = o.exp(o.where(huge, o.log(o.where(huge, kq, 1.0)) + ls, 0.0)) - kq * (1 + ls)
+    return breg(o, GAMMA_L, kp, kq) + o.where(huge, far, kq * _g(o, o.where(huge, 0.0, ds), o.where(huge, 0.0, ls)))
 
 
 def _ratio_of_ratios(o, a, b, c, e):
@@ -165,9 +171,24 @@ def _kl_dirichlet(o, p, q):
     # is not finite or rho is far below 1
     bp, ap_ = _exclusive_sums(o, ap)
     bq, aq_ = _exclusive_sums(o, aq)
-    alt = ((aq / ap) * (bp + ap_) - (bq + aq_)) / a0q[..., None]
-    use_alt = ~near & (alt > -0.5) & (alt < 1e300)
-    rho_m1 = o.where(near, (di - d0x) / (1 + o.where(near, d0x, 0.0)), o.where(use_alt, alt, o.expm1(li - l0x)))
+    # numerator aq_i Rp_i - ap_i Rq_i by exact products: formed as (aq_i/ap_i) Rp_i - Rq_i, the rounding of the
+    # quotient (eps Rq_i) is all that is left of near-proportional concentrations, and a0q KL(mq || mp) ~ a0q
+    # (rho - 1)^2 then grows it to a0q eps^2 (Beta(1e212, 1e212) || Beta(1e35, 1e35): 1054 for 203.28)
+    sp, sq = _pow2_inv(o, a0p)[..., None], _pow2_inv(o, a0q)[..., None]  # exact rescalings: no overflow below
+    if ap.shape[-1] <= 64:
+        # R_i = sum_(j != i) a_j is rounded for k > 2; sum_j (aq_i ap_j - ap_i aq_j) pair by pair is not (O(k^2))
+        aqs, aps = aq * sq, ap * sp
+        num = o.sum(_diff_of_products(o, aqs[..., :, None], aps[..., None, :], aps[..., :, None], aqs[..., None, :]), -1)
+    else:
+        num = _diff_of_products(o, aq * sq, (bp + ap_) * sp, ap * sp, (bq + aq_) * sq)
+    alt = num / ((ap * sp) * (a0q[..., None] * sq))
+    # the exact-product form is taken wherever its scaled operands are far from underflow, also for nearly
+    # equal concentrations: (di - d0)/(1 + d0) there differences two relative differences each rounded to eps
+    # (Dirichlet [1e180, 1e193] || [9.99e179, 9.99e192]: 2.4e155 for 2.4e147)
+    floor = 1e-250
+    exact_ok = (ap * sp > floor) & (aq * sq > floor) & ((bp + ap_) * sp > floor) & ((bq + aq_) * sq > floor)
+    use_alt = exact_ok & (alt > -0.5) & (alt < 1e300)
+    rho_m1 = o.where(use_alt, alt, o.where(near, (di - d0x) / (1 + o.where(near, d0x, 0.0)), o.expm1(li - l0x)))
     lrho = o.where(near | use_alt, o.log1p(o.where(near | use_alt, rho_m1, 0.0)), li - l0x)
     kl_means = o.sum(_relent_dl(o, aq / a0q[..., None], ap / a0p[..., None], rho_m1, lrho), -1)
     rest = o.sum(breg(o, GAMMA_L, ap, aq, dl), -1)
@@ -180,8 +201,34 @@ def _kl_dirichlet(o, p, q):
     # formula taken term by term has no such terms (_dirichlet_direct). Each form's rounding error is below
     # a few eps times the sum of its terms' magnitudes: the form with the smaller sum is taken.
     direct, direct_scale = _dirichlet_direct(o, ap, aq, bp + ap_)
-    use_direct = direct_scale < breg_scale
+    # ... or where the split gives inf - inf = NaN (a D beyond the float range: the direct form's inf is right)
+    use_direct = (direct_scale < breg_scale) | ((val != val) & (direct == math.inf))
     return _nonneg(o, o.where(use_direct, direct, val), o.where(use_direct, direct_scale, breg_scale))
+
+
+def _pow2_inv(o, x):
+    """2^-e for x = m 2^e, 1/2 <= m < 1: x times it lies in [1/2, 1), exactly."""
+    if o.backend == "torch":
+        return o.t.ldexp(o.t.ones_like(x), -o.t.frexp(x)[1])
+    return np.ldexp(1.0, -np.frexp(x)[1])
+
+
+def _two_prod(o, a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker 1971, Numer. Math. 18, with Veltkamp's splitting);
+    valid while 2^27 |a|, 2^27 |b| and the products do not overflow or underflow."""
+    ca, cb = 134217729.0 * a, 134217729.0 * b  # 2^27 + 1
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    p = a * b
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _diff_of_products(o, a, b, c, d):
+    """a b - c d, exact products subtracted (p1 - p2 is exact where they are within a factor 2): no loss to
+    cancellation when a b and c d nearly agree."""
+    p1, e1 = _two_prod(o, a, b)
+    p2, e2 = _two_prod(o, c, d)
+    return (p1 - p2) + (e1 - e2)
 
 
 def _log_multibeta(o, a, before):
