@@ -134,7 +134,7 @@ def main():
         "leading bias term of Berrett, Samworth & Yuan 2019, eq. (3)); for the ensemble with J = 0 (d <= 2) the reference "
         "averages k = 1..K/2 (same extrapolation); with J >= 1 (d >= 3) the reference cancels one term fewer, f = 1.\n"
         "- `knn-ensemble` (what method='auto' uses, for D and H): weights over k = 1..K cancelling J leading bias "
-        "terms (K = 20, J = 0 for d = 1; K = 10, J = 0 for d = 2; K = 20, J = 1 for d = 3; K = 30, J = 2 from d = 4).\n"
+        "terms (K = 20, J = 0 for d = 1; K = 10, J = 0 for d = 2; K = 20, J = 1 for d = 3 below n = 50 000; K = 30, J = 2 from d = 4 and for d = 3 from n = 50 000).\n"
         "- KL intervals are cut at 0 (D >= 0); entropy intervals are not.\n\n"
         f"{args.reps} repetitions per cell; {cpu_name()}, {os.cpu_count()} logical CPUs (shared); {time.time() - t0:.0f} s in all.\n"
         "Pair: p = N(0, I_d), q = N(0.5 1, 1.44 R), R_ij = 0.5^|i-j|; truth D(p||q) by the closed form "
