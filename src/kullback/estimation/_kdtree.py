@@ -29,16 +29,41 @@ from .. import _kernels
 __all__ = ["Tree", "LEAFSIZE"]
 
 LEAFSIZE = 8  # at most this many points per leaf (4..8): 4 and 8 within 5% at d = 5, 32 20% slower (benchmarks/bench_kdtree.py)
+_SERIAL_LEVELS = 4  # tree levels split before the parallel subtrees (2^4 = 16 work items)
 _QUERY_BLOCK = 256  # queries per parallel work item (one stack and one scratch row each)
 
 prange = range  # numba's prange once compiled
 
 
+def _split_node(node, pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf):  # pragma: no cover - compiled
+    """Bounding box of ``node``'s points; unless a leaf, split them at the median of the box's widest coordinate."""
+    d = pts.shape[1]
+    a, b = lo[node], hi[node]
+    for j in range(d):
+        bmin[node, j], bmax[node, j] = pts[a, j], pts[a, j]
+    for t in range(a + 1, b):
+        for j in range(d):
+            bmin[node, j] = min(bmin[node, j], pts[t, j])
+            bmax[node, j] = max(bmax[node, j], pts[t, j])
+    if node >= first_leaf:
+        return
+    dim, width = 0, -1.0
+    for j in range(d):
+        if bmax[node, j] - bmin[node, j] > width:
+            dim, width = j, bmax[node, j] - bmin[node, j]
+    mid = (a + b) // 2
+    _select(pts, perm, dim, a, b, mid)
+    sdim[node], split[node] = dim, pts[mid, dim]
+    lo[2 * node + 1], hi[2 * node + 1] = a, mid
+    lo[2 * node + 2], hi[2 * node + 2] = mid, b
+
+
 def _build(data, leafsize):  # pragma: no cover - compiled by numba
     """(pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf, depth): the tree over ``data`` (n, d) as arrays.
 
-    ``pts`` is ``data[perm]``: the points in tree order, each leaf's contiguous. Built level by level;
-    the nodes of one level cover disjoint ranges and are split in parallel.
+    ``pts`` is ``data[perm]``: the points in tree order, each leaf's contiguous. The top ``_SERIAL_LEVELS``
+    levels are split one node after another; the subtrees below them cover disjoint ranges and are built in
+    one parallel loop (one parallel region: a barrier per level stalls when another process holds a core).
     """
     n, d = data.shape
     depth = 0
@@ -55,27 +80,14 @@ def _build(data, leafsize):  # pragma: no cover - compiled by numba
     pts = data.copy()
     perm = np.arange(n)
     hi[0] = n
-    for level in range(depth + 1):
-        first = (1 << level) - 1
-        for node in prange(first, 2 * first + 1):
-            a, b = lo[node], hi[node]
-            for j in range(d):
-                bmin[node, j], bmax[node, j] = pts[a, j], pts[a, j]
-            for t in range(a + 1, b):
-                for j in range(d):
-                    bmin[node, j] = min(bmin[node, j], pts[t, j])
-                    bmax[node, j] = max(bmax[node, j], pts[t, j])
-            if node >= first_leaf:
-                continue
-            dim, width = 0, -1.0
-            for j in range(d):
-                if bmax[node, j] - bmin[node, j] > width:
-                    dim, width = j, bmax[node, j] - bmin[node, j]
-            mid = (a + b) // 2
-            _select(pts, perm, dim, a, b, mid)
-            sdim[node], split[node] = dim, pts[mid, dim]
-            lo[2 * node + 1], hi[2 * node + 1] = a, mid
-            lo[2 * node + 2], hi[2 * node + 2] = mid, b
+    top = min(depth, _SERIAL_LEVELS)
+    for node in range((1 << top) - 1):
+        _split_node(node, pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf)
+    first = (1 << top) - 1
+    for r in prange(first, 2 * first + 1):  # the subtree under node r, level by level
+        for t in range(depth - top + 1):
+            for node in range((r + 1) * (1 << t) - 1, (r + 2) * (1 << t) - 1):
+                _split_node(node, pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf)
     return pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf, depth
 
 
@@ -198,7 +210,7 @@ def _compile():
 
     g = globals()
     g["prange"] = _prange
-    for name in ("_box_dist2", "_query_one", "_select"):
+    for name in ("_box_dist2", "_query_one", "_select", "_split_node"):
         g[name] = njit(cache=True, inline="always")(g[name])
     g["_build"] = njit(cache=True, parallel=True, nogil=True)(g["_build"])
     g["_query"] = njit(cache=True, parallel=True, nogil=True)(g["_query"])
