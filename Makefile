@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_discrete.py
 	$(BIN)/python benchmarks/bench_distributions.py
 	$(BIN)/python benchmarks/bench_startup.py --out docs/benchmarks-startup.md
+	$(BIN)/python benchmarks/bench_kdtree.py
 	$(BIN)/python benchmarks/bench_estimation.py
 
 # The accuracy tables of docs/accuracy.md (long: tens of minutes), and the interval-coverage studies.

@@ -524,3 +524,17 @@ def test_ties_in_y_alone_are_dequantised_or_refused():
     y2[:1500] = 0.0
     with pytest.raises(ValueError, match="`y` repeats the value 0 1500 times"):
         kl_knn(x, y2)
+
+
+def test_js_allowance_has_the_se_floor():
+    """The JS bias allowance is factor * max(|main - reference|, se(main - reference)), as for KL and H (it had no se
+    floor: a main and reference that agree by chance vouched for a zero bias; reference_diff_stderr was absent).
+    The se of the difference is the two-group delete-one jackknife of the same linear statistic as KL's."""
+    g = np.random.default_rng(4)
+    x, y = g.standard_normal((60, 1)), g.standard_normal((60, 1)) * 1.3 + 0.4
+    e = js_knn(x, y)
+    se_d, f = e.details["reference_diff_stderr"], e.details["allowance_factor"]
+    gap = abs(e.details["unclipped"] - e.details["reference_estimate"])
+    assert se_d is not None and 0 < se_d
+    assert e.details["bias_allowance"] == pytest.approx(f * max(gap, se_d), rel=1e-12)
+    assert gap < se_d  # this draw is one where the old allowance (f * gap) was below the floor

@@ -767,13 +767,23 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
         Ly, iy = _search(Tree(ys), ys, K, True, "`y`")
         Lo, io = np.concatenate([Lx, Ly]), np.concatenate([ix, iy + n])
         c = digamma(2 * n) - digamma(n)
-        a = d * ((Lz[:, : len(w)] - Lo[:, : len(w)]) @ w)
-        u = (-a + d * loo_shift(Lz, iz, w, 2 * n) - d * loo_shift(Lo, io, w, 2 * n)) / (2 * n - 1)
-        v_ref = float(d * ((Lz[:, : len(ref)] - Lo[:, : len(ref)]) @ ref).mean() + c)
-        return float(a.mean() + c), _jackknife_var([u[:n], u[n:]]), v_ref
 
-    value, var, v_ref = _with_ties(compute, [x, y], rng, details, cross=True)
-    B = factor * abs(value - v_ref)
+        def terms(wv):  # per-point terms and delete-one pseudo-value shifts of the weights wv
+            a = d * ((Lz[:, : len(wv)] - Lo[:, : len(wv)]) @ wv)
+            return a, (-a + d * loo_shift(Lz, iz, wv, 2 * n) - d * loo_shift(Lo, io, wv, 2 * n)) / (2 * n - 1)
+
+        a, u = terms(w)
+        v_ref = float(d * ((Lz[:, : len(ref)] - Lo[:, : len(ref)]) @ ref).mean() + c)
+        Kd = max(len(w), len(ref))
+        var_diff = math.nan
+        if Kd < Lz.shape[1]:  # jackknife of main - reference: the se floor of the allowance, as for KL and H
+            ud = terms(_pad(w, Kd) - _pad(ref, Kd))[1]
+            var_diff = _jackknife_var([ud[:n], ud[n:]])
+        return float(a.mean() + c), _jackknife_var([u[:n], u[n:]]), v_ref, var_diff
+
+    value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True)
+    B = _allowance(factor, value, v_ref, var_diff)
+    details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, (lo, hi), _ = _interval(value, var, B, confidence)
     clip = lambda t: min(max(t, 0.0), math.log(2.0))
     details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
