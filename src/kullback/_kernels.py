@@ -23,6 +23,7 @@ are cached on disk by numba.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -360,10 +361,20 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+_LOCK = threading.Lock()
+
+
 def _compile():
-    """Wrap the kernels in numba's decorators (compiled on first call, cached on disk)."""
+    """Wrap the kernels in numba's decorators (compiled on first call, cached on disk), once per process: under
+    a lock, since two threads' first calls at once would wrap a kernel twice (numba refuses: TypeError)."""
     if _STATE.get("compiled"):
         return
+    with _LOCK:
+        if not _STATE.get("compiled"):
+            _compile_unlocked()
+
+
+def _compile_unlocked():
     if not available():  # pragma: no cover - callers check available() first
         raise RuntimeError("numba is not importable; the fused kernels are unavailable")
     from llvmlite import ir

@@ -200,7 +200,7 @@ def test_bad_method_lists_the_valid_ones():
         estimate_kl([1, 2], [1, 2], method="nope")
     assert all(m in str(exc.value) for m in D.KL_METHODS)
     with pytest.raises(ValueError, match="`method` must be one of"):
-        estimate_entropy([1, 2], method="nsb")
+        estimate_entropy([1, 2], method="bogus")
 
 
 def test_method_that_does_not_fit_the_inputs():

@@ -538,3 +538,44 @@ def test_js_allowance_has_the_se_floor():
     assert se_d is not None and 0 < se_d
     assert e.details["bias_allowance"] == pytest.approx(f * max(gap, se_d), rel=1e-12)
     assert gap < se_d  # this draw is one where the old allowance (f * gap) was below the floor
+
+
+def test_samples_of_very_different_magnitude():
+    """Regression (review): x near 1 searched among y near 1e-155 was divided by y's scale, its squared distances
+    overflowed, and the search returned inf distances with index -1 (a ValueError from np.bincount). One scale for
+    both trees now; the estimate equals the one from the same data with x and y both multiplied by 2^100 (exact)."""
+    g = np.random.default_rng(2)
+    x, y = g.standard_normal((500, 2)), g.standard_normal((500, 2)) * 1e-155
+    e = kl_knn(x, y, method="knn")
+    f = kl_knn(x * 2.0**100, y * 2.0**100, method="knn")
+    assert math.isfinite(e.value) and e.value == pytest.approx(f.value, rel=1e-12)
+
+
+def test_first_use_from_several_threads():
+    """Regression (review): the first searches of a process from several threads at once wrapped the numba functions
+    twice (TypeError). Each thread's estimate must equal the one computed alone."""
+    import subprocess
+
+    code = (
+        "import numpy as np, kullback as kb\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "g = np.random.default_rng(0)\n"
+        "pairs = [(g.standard_normal((800, 2)), g.standard_normal((800, 2)) + 0.5) for _ in range(4)]\n"
+        "with ThreadPoolExecutor(4) as ex:\n"
+        "    got = [f.result().value for f in [ex.submit(kb.estimate_kl, x, y) for x, y in pairs]]\n"
+        "assert got == [kb.estimate_kl(x, y).value for x, y in pairs], got\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_shared_points_need_k_plus_two_in_y():
+    """Regression (review): with a row of x inside a small y (m = 3, k = 1 searches 3 neighbours) the search indexed
+    past its columns (IndexError); now a ValueError says how many points y needs."""
+    g = np.random.default_rng(9)
+    x = g.standard_normal((6, 1))
+    y = np.concatenate([x[:1], g.standard_normal((2, 1)) + 3])  # continuous values, one shared: the same draw
+    with pytest.raises(ValueError, match="give `y` at least 4 points"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", TieWarning)
+        kl_knn(x, y, method="knn", k=1)

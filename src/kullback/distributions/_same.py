@@ -131,7 +131,10 @@ def _ratio_of_ratios(o, a, b, c, e):
     near = (o.abs(d1) < 0.5) & (o.abs(d2) < 0.5)
     ds = o.where(near, (d1 - d2) / (1 + o.where(near, d2, 0.0)), 0.0)
     ls = l1 - l2
-    return o.where(near, ds, o.expm1(ls)), o.where(near, o.log1p(ds), ls)
+    # s - 1 = inf beyond the float range, with expm1 never evaluated there (its derivative would be 0 * inf = NaN)
+    over = ls > 709.0
+    sm1 = o.where(over, math.inf, o.expm1(o.where(over | near, 0.0, ls)))
+    return o.where(near, ds, sm1), o.where(near, o.log1p(ds), ls)
 
 
 @_same("beta")
@@ -189,6 +192,13 @@ def _kl_dirichlet(o, p, q):
     exact_ok = (ap * sp > floor) & (aq * sq > floor) & ((bp + ap_) * sp > floor) & ((bq + aq_) * sq > floor)
     use_alt = exact_ok & (alt > -0.5) & (alt < 1e300)
     rho_m1 = o.where(use_alt, alt, o.where(near, (di - d0x) / (1 + o.where(near, d0x, 0.0)), o.expm1(li - l0x)))
+    if o.backend == "torch":
+        # the value above, the derivative of the log form exp(li - l0) - 1 (the same function): the quotients of the
+        # other forms square divisors that underflow at shapes ~1e-160 (NaN / -inf gradients)
+        lg = li - l0x
+        okg = lg < 700.0
+        g = o.where(okg, o.expm1(o.where(okg, lg, 0.0)), 0.0)
+        rho_m1 = rho_m1.detach() + (g - g.detach())
     lrho = o.where(near | use_alt, o.log1p(o.where(near | use_alt, rho_m1, 0.0)), li - l0x)
     kl_means = o.sum(_relent_dl(o, aq / a0q[..., None], ap / a0p[..., None], rho_m1, lrho), -1)
     rest = o.sum(breg(o, GAMMA_L, ap, aq, dl), -1)
@@ -200,9 +210,18 @@ def _kl_dirichlet(o, p, q):
     # Beta(3.4e-259, 33.5) rest and rest0 are both ~ 33.5 / 3.3e-101 = 1e102 for a D of 3.6e13. There Penny's
     # formula taken term by term has no such terms (_dirichlet_direct). Each form's rounding error is below
     # a few eps times the sum of its terms' magnitudes: the form with the smaller sum is taken.
-    direct, direct_scale = _dirichlet_direct(o, ap, aq, bp + ap_)
+    # The direct form gives the value only: its derivative, through psi_diff at tiny shapes, is 0 * inf where the
+    # true one is finite, so torch differentiates the split (the same function) wherever the direct value is taken.
+    if o.backend == "torch":
+        with o.t.no_grad():
+            direct, direct_scale = _dirichlet_direct(o, ap.detach(), aq.detach(), (bp + ap_).detach())
+    else:
+        direct, direct_scale = _dirichlet_direct(o, ap, aq, bp + ap_)
     # ... or where the split gives inf - inf = NaN (a D beyond the float range: the direct form's inf is right)
     use_direct = (direct_scale < breg_scale) | ((val != val) & (direct == math.inf))
+    if o.backend == "torch":
+        carrier = o.where(o.t.isfinite(val), val, 0.0)
+        direct = direct + (carrier - carrier.detach())  # the direct value, the split's gradient
     return _nonneg(o, o.where(use_direct, direct, val), o.where(use_direct, direct_scale, breg_scale))
 
 

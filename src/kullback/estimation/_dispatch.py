@@ -67,6 +67,8 @@ ENTROPY_METHODS: dict[str, dict[str, _Method]] = {
     # Kozachenko & Leonenko (1987)
     "knn": {k: _Method("_knn", "entropy_knn", {"method": "knn"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
     "knn-ensemble": {k: _Method("_knn", "entropy_knn", {"method": "knn-ensemble"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)},
+    # Nemenman, Shafee & Bialek (2002): needs the alphabet size
+    "nsb": {DISCRETE: _Method("_nsb", "entropy_nsb", {}, ("alphabet_size",))},
     "monte-carlo": {DISTRIBUTIONS: _Method("_montecarlo", "entropy_mc", {}, _MC_OPTIONS)},
 }
 
@@ -430,6 +432,7 @@ def estimate_entropy(
     max_draws=None,
     variance_reduction=None,
     base=None,
+    alphabet_size=None,
 ) -> Estimate:
     """Estimate the entropy H(p) from samples of p, or of a distribution object by Monte Carlo.
 
@@ -439,10 +442,13 @@ def estimate_entropy(
         Samples of p, shape (n,) or (n, d) (always samples, never a probability vector: for those
         use :func:`kullback.entropy`), or a scipy.stats / torch.distributions object.
     method : str, optional
-        ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
-        ``"monte-carlo"``.
+        ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"nsb"``, ``"knn"``, ``"knn-ensemble"``
+        or ``"monte-carlo"``.
     rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
+    alphabet_size : int, optional
+        For ``method="nsb"`` (and only there): the number K of values the variable can take, seen or
+        not. NSB's prior is over all K probabilities and its answer depends on K.
 
     Returns
     -------
@@ -464,11 +470,16 @@ def estimate_entropy(
     of one repeated discrete value has entropy 0 (exactly, with standard error 0).  The plug-in
     and Miller-Madow estimates are biased low where many values are unseen (K close to n) and the
     interval does not include that bias; an :class:`kullback.AccuracyWarning` says so when the
-    Good-Turing unseen mass f1/n (f1 values seen once; Good 1953) exceeds 0.2.  NSB is not offered.
+    Good-Turing unseen mass f1/n (f1 values seen once; Good 1953) exceeds 0.2.  There, if the
+    alphabet size K is known, ``method="nsb"`` (Nemenman, Shafee & Bialek 2002 [2]) gives the
+    posterior mean of H under a prior that is flat in H, with the posterior standard deviation as
+    ``stderr`` (a Bayesian interval); it is not chosen by ``"auto"`` because samples do not carry K.
 
     References
     ----------
     .. [1] G. A. Miller (1955), see :func:`estimate_kl`; L. Paninski (2003), sec. 3.1.
+    .. [2] I. Nemenman, F. Shafee, W. Bialek (2002), "Entropy and inference, revisited", NIPS 14;
+       posterior moments of Wolpert & Wolf (1995), Phys. Rev. E 52.
 
     Examples
     --------
@@ -482,6 +493,7 @@ def estimate_entropy(
     ('miller-madow', True)
     """
     given = {"k": k, "smoothing": smoothing, "rtol": rtol, "atol": atol, "max_draws": max_draws, "variance_reduction": variance_reduction}
+    given["alphabet_size"] = alphabet_size
     kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x")]
     return _run(ENTROPY_METHODS, kind, (x,), method=method, confidence=confidence, rng=rng, given=given, base=base)
 
@@ -509,10 +521,13 @@ def estimate_js(
         Samples of p and q (always samples; for probability vectors use :func:`kullback.js`), or two
         distribution objects.
     method : str, optional
-        ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
-        ``"monte-carlo"``.
+        ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"nsb"``, ``"knn"``, ``"knn-ensemble"``
+        or ``"monte-carlo"``.
     rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
+    alphabet_size : int, optional
+        For ``method="nsb"`` (and only there): the number K of values the variable can take, seen or
+        not. NSB's prior is over all K probabilities and its answer depends on K.
 
     Returns
     -------

@@ -7,9 +7,10 @@ independently, in the caller's order, from the root. Here the queries run in the
 first and prunes by the distance to a node's bounding box (Friedman, Bentley & Finkel 1977, ACM TOMS
 3(3), the bounds-overlap-ball test with boxes as in Arya et al. 1998, J. ACM 45(6)), the leaves hold
 their points contiguously, and a query point's own row can be skipped without searching one more
-neighbour. The result is the same set of neighbours as cKDTree's (distances to the last bit, since
-both sum squared coordinate differences in the same order; ``tests/estimation/test_kdtree.py`` checks
-it); among neighbours at exactly equal distances the order may differ.
+neighbour. The result is the same set of neighbours as cKDTree's, at distances equal to brute force's to
+the last bit and to cKDTree's within a few ulps (cKDTree sums the coordinates in blocks from d = 8 on;
+``tests/estimation/test_kdtree.py`` checks both); among neighbours at exactly equal distances the order
+may differ.
 
 The tree: points split at the median of the widest coordinate of their bounding box, level by level,
 into a complete binary tree whose leaves hold at most ``LEAFSIZE`` points; node ``i`` has children
@@ -21,12 +22,13 @@ Where numba does not import, :class:`Tree` answers through cKDTree (``workers=-1
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
 from .. import _kernels
 
-__all__ = ["Tree", "LEAFSIZE"]
+__all__ = ["Tree", "LEAFSIZE", "scale_of"]
 
 LEAFSIZE = 8  # at most this many points per leaf (4..8): 4 and 8 within 5% at d = 5, 32 20% slower (benchmarks/bench_kdtree.py)
 _SERIAL_LEVELS = 4  # tree levels split before the parallel subtrees (2^4 = 16 work items)
@@ -202,32 +204,47 @@ def _query(pts, perm, lo, hi, bmin, bmax, sdim, split, first_leaf, depth, querie
 _STATE: dict = {}
 
 
+_LOCK = threading.Lock()
+
+
 def _compile():
+    """Wrap the functions above in numba's decorators, once per process (under a lock: two threads' first
+    searches at once must not wrap a function twice)."""
     if _STATE.get("compiled"):
         return
-    from numba import njit
-    from numba import prange as _prange
+    with _LOCK:
+        if _STATE.get("compiled"):
+            return
+        from numba import njit
+        from numba import prange as _prange
 
-    g = globals()
-    g["prange"] = _prange
-    for name in ("_box_dist2", "_query_one", "_select", "_split_node"):
-        g[name] = njit(cache=True, inline="always")(g[name])
-    g["_build"] = njit(cache=True, parallel=True, nogil=True)(g["_build"])
-    g["_query"] = njit(cache=True, parallel=True, nogil=True)(g["_query"])
-    _STATE["compiled"] = True
+        g = globals()
+        g["prange"] = _prange
+        for name in ("_box_dist2", "_query_one", "_select", "_split_node"):
+            g[name] = njit(cache=True, inline="always")(g[name])
+        g["_build"] = njit(cache=True, parallel=True, nogil=True)(g["_build"])
+        g["_query"] = njit(cache=True, parallel=True, nogil=True)(g["_query"])
+        _STATE["compiled"] = True
+
+
+def scale_of(*arrays) -> float:
+    """The power of two that brings the largest |value| of all ``arrays`` into [0.5, 1) (1 for all-zero data)."""
+    amax = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    return math.ldexp(1.0, math.frexp(amax)[1]) if 0.0 < amax < math.inf else 1.0
 
 
 class Tree:
     """Exact kNN search over the rows of ``data`` (n, d): numba kd-tree, else scipy's cKDTree."""
 
-    def __init__(self, data: np.ndarray, leafsize: int = LEAFSIZE, use_numba: bool | None = None):
+    def __init__(self, data: np.ndarray, leafsize: int = LEAFSIZE, use_numba: bool | None = None, scale: float | None = None):
         self.data = np.ascontiguousarray(data, dtype=np.float64)
         self.n = self.data.shape[0]
         # Coordinates are searched divided by a power of two that brings the largest |value| into [0.5, 1):
         # exact, and squared distances then neither overflow (data near 1e160) nor underflow to 0
         # (data near 1e-160), which would make every distance inf or 0. Distances are scaled back exactly.
-        amax = float(np.max(np.abs(self.data))) if self.data.size else 0.0
-        self.scale = math.ldexp(1.0, math.frexp(amax)[1]) if 0.0 < amax < math.inf else 1.0
+        # Queries from another sample are divided by the same number: pass ``scale=scale_of(data, queries)``
+        # where the two may differ in size by more than ~1e150 (x near 1, y near 1e-155).
+        self.scale = scale_of(self.data) if scale is None else float(scale)
         scaled = self.data / self.scale
         self._numba = _kernels.available() if use_numba is None else use_numba
         if self._numba:

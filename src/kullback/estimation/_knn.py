@@ -23,7 +23,7 @@ from scipy.special import digamma, gammaln
 from scipy.stats import norm
 
 from .._warnings import AccuracyWarning
-from ._kdtree import Tree
+from ._kdtree import Tree, scale_of
 from ._knn_ensemble import ensemble_weights, loo_shift
 from ._result import Estimate
 
@@ -202,7 +202,7 @@ def _float32_collisions(values: np.ndarray) -> bool:
 
 def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Indices of the rows of x that occur exactly in y."""
-    dist, _ = Tree(y).query(x, 1)
+    dist, _ = Tree(y, scale=scale_of(x, y)).query(x, 1)
     return np.flatnonzero(dist == 0)
 
 
@@ -328,7 +328,13 @@ def _cross_search(tree: Tree, pts: np.ndarray, K: int, shared, what: str, order=
     if shared is None or len(shared) == 0:
         L, idx = _search(tree, pts, K, False, what, order)
         return L, idx, np.full(pts.shape[0], float(m))
-    dist, idx = tree.query(pts, min(K + 2, m), order=order)
+    if m < K + 2:
+        msg = (
+            f"`y` has {m} points; with points that `x` shares with `y` each such point searches the other {m - 1}, "
+            f"and the estimate needs {K + 1} neighbours: give `y` at least {K + 2} points (or a smaller `k`)"
+        )
+        raise ValueError(msg)
+    dist, idx = tree.query(pts, K + 2, order=order)
     own = np.zeros(pts.shape[0], dtype=bool)
     own[shared] = True
     take = own.astype(int)[:, None] + np.arange(K + 1)[None, :]
@@ -406,7 +412,9 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     J = 0 if d <= 2 else 1 if d == 3 and n_min < 50_000 else 2
     K = 10 if d == 2 else 20 if J <= 1 else 30
     K = max(1, min(K, n_min - 2))
-    return K, min(J, K - 1)
+    # at most (K - 1) // 2 terms cancelled: with J = K - 1 the weights are exactly determined and wild
+    # (d = 4, n = 5: K = 3, J = 2 gave -4.9)
+    return K, min(J, (K - 1) // 2)
 
 
 def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, np.ndarray, np.ndarray, int, float]:
@@ -439,7 +447,7 @@ def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, n
         return method, main, ref, Ks, float(b[k - 1] / (b[k2 - 1] - b[k - 1]))
     if k is not None:
         K = max(1, min(int(k), n_min - 2))
-        J = min(J, K - 1)
+        J = min(J, (K - 1) // 2)
     main = ensemble_weights(d, K, n_terms=J)
     if J > 0 or K < 2:
         return method, main, _pad(ensemble_weights(d, K, n_terms=max(J - 1, 0)), K), K, 1.0
@@ -651,10 +659,12 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             # rounded y (grid) is dequantised, atoms are refused, as for x (regression: y rounded to 0.1 gave 1.84
             # for a true 0.125; 30% zeros in y gave 0.47 silently)
             raise _ZeroDistance(f"{y.shape[0] - np.unique(y, axis=0).shape[0]} row(s) of `y` repeat another row")
-        tx = Tree(xs)
+        # one scale for both trees: x is searched among y (x near 1 and y near 1e-155 overflowed)
+        sc = scale_of(xs, ys)
+        tx = Tree(xs, scale=sc)
         Lr, ir = _search(tx, xs, K, True, "`x`")
         # x's queries among y run in x's tree order too: neighbouring queries meet the same leaves of y
-        Ln, iy, m_i = _cross_search(Tree(ys), xs, K, shared, "`x` (in `y`)", order=tx.order)
+        Ln, iy, m_i = _cross_search(Tree(ys, scale=sc), xs, K, shared, "`x` (in `y`)", order=tx.order)
         S = (Lr, ir, Ln, iy, m_i)
         v, var = _kl_eval(xs, ys, S, _trim(w))
         v_ref = _kl_eval(xs, ys, S, _trim(ref), jack=False)[0]

@@ -3,8 +3,9 @@
 Discrete samples are integers, booleans, strings, categories (pandas ``Categorical`` too) or any
 hashable objects; rows of a 2-D array are joint values.  Both samples are counted over the union
 of the values observed in either (categories a pandas ``Categorical`` declares but no sample shows
-play no part), and the divergence of the empirical frequencies is the plug-in estimate.  NSB is not
-offered: it needs the alphabet size, which samples do not carry, and its answer depends on it.  Every estimator here corrects its leading-order bias and reports a normal interval;
+play no part), and the divergence of the empirical frequencies is the plug-in estimate.  NSB needs the
+alphabet size, which samples do not carry, and its answer depends on it: it is asked for by name
+(``method="nsb"``, ``alphabet_size=K``; :mod:`._nsb`).  Every estimator here corrects its leading-order bias and reports a normal interval;
 the derivations are in the docstrings, with their sources.
 
 Nothing here looks at distribution objects or chooses a method: ``_dispatch.py`` does.
