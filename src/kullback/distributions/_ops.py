@@ -110,7 +110,7 @@ _TRIGAMMA_SHIFT = 20.0
 
 
 def _trigamma(o, x):
-    """psi'(x) for x > 0 to ~1e-16 relative: psi'(x) = sum_(j < N) 1/(x + j)^2 + psi'(x + N) (A&S 6.4.6) up to
+    """psi'(x) for x > 0 (only: every caller's argument is positive) to ~1e-16 relative: psi'(x) = sum_(j < N) 1/(x + j)^2 + psi'(x + N) (A&S 6.4.6) up to
     z = x + N >= 20, then the asymptotic series 1/z + 1/(2z^2) + sum_k B_2k / z^(2k+1) (A&S 6.4.12) through
     B_12 (the next term, 7/6 z^-15, is below 1e-19 of the sum at z >= 20)."""
     s = o.full_like(x, 0.0)

@@ -178,7 +178,8 @@ def _kl_dirichlet(o, p, q):
     # quotient (eps Rq_i) is all that is left of near-proportional concentrations, and a0q KL(mq || mp) ~ a0q
     # (rho - 1)^2 then grows it to a0q eps^2 (Beta(1e212, 1e212) || Beta(1e35, 1e35): 1054 for 203.28)
     sp, sq = _pow2_inv(o, a0p)[..., None], _pow2_inv(o, a0q)[..., None]  # exact rescalings: no overflow below
-    if ap.shape[-1] <= 64:
+    k = ap.shape[-1]
+    if k <= 64 and (ap.numel() if o.backend == "torch" else ap.size) * k <= 4_000_000:  # (batch, k, k) temporaries
         # R_i = sum_(j != i) a_j is rounded for k > 2; sum_j (aq_i ap_j - ap_i aq_j) pair by pair is not (O(k^2))
         aqs, aps = aq * sq, ap * sp
         num = o.sum(_diff_of_products(o, aqs[..., :, None], aps[..., None, :], aps[..., :, None], aqs[..., None, :]), -1)
