@@ -29,3 +29,12 @@ def cpu_name():
             return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
+
+
+def publish(text: str, out: str | None) -> None:
+    """Write a benchmark's markdown to ``out`` (if given) and print it."""
+    if out:
+        from pathlib import Path
+
+        Path(out).write_text(text)
+    print(text)

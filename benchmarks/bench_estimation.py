@@ -24,11 +24,10 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import scipy
-from _common import cpu_name
+from _common import cpu_name, publish
 from coverage_estimation import gaussian_pair
 from scipy.spatial import cKDTree
 
@@ -171,9 +170,7 @@ def main():
             "",
         ]
     )
-    if args.out:
-        Path(args.out).write_text(text)
-    print(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,10 @@ import argparse
 import os
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import scipy
-from _common import cpu_name
+from _common import cpu_name, publish
 from scipy.spatial import cKDTree
 
 from kullback.estimation._kdtree import LEAFSIZE, Tree
@@ -110,9 +109,7 @@ def main():
             "",
         ]
     )
-    if args.out:
-        Path(args.out).write_text(text)
-    print(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":
