@@ -162,6 +162,34 @@ def _kl_dirichlet(o, p, q):
     ap, aq = o.broadcast_to(ap, shape), o.broadcast_to(aq, shape)
     dl = aq - ap
     a0p, a0q, d0 = o.sum(ap, -1), o.sum(aq, -1), o.sum(dl, -1)
+    rho_m1, lrho, rp = _mean_ratios(o, ap, aq, a0p, a0q, d0)
+    kl_means = o.sum(_relent_dl(o, aq / a0q[..., None], ap / a0p[..., None], rho_m1, lrho), -1)
+    rest = o.sum(breg(o, GAMMA_L, ap, aq, dl), -1)
+    close = o.abs(d0 / a0p) < 0.5
+    rest0 = breg(o, GAMMA_L, a0p, o.where(close, a0p + d0, a0q), d0)
+    val = a0q * kl_means + (rest - rest0)
+    breg_scale = a0q * kl_means + rest + rest0
+    # That split cancels where one concentration of p is far below the others: at Beta(1.2e-189, 3.3e-101) ||
+    # Beta(3.4e-259, 33.5) rest and rest0 are both ~ 33.5 / 3.3e-101 = 1e102 for a D of 3.6e13. There Penny's
+    # formula taken term by term has no such terms (_dirichlet_direct). Each form's rounding error is below
+    # a few eps times the sum of its terms' magnitudes: the form with the smaller sum is taken.
+    # The direct form gives the value only: its derivative, through psi_diff at tiny shapes, is 0 * inf where the
+    # true one is finite, so torch differentiates the split (the same function) wherever the direct value is taken.
+    if o.backend == "torch":
+        with o.t.no_grad():
+            direct, direct_scale = _dirichlet_direct(o, ap.detach(), aq.detach(), rp.detach())
+    else:
+        direct, direct_scale = _dirichlet_direct(o, ap, aq, rp)
+    # ... or where the split gives inf - inf = NaN (a D beyond the float range: the direct form's inf is right)
+    use_direct = (direct_scale < breg_scale) | ((val != val) & (direct == math.inf))
+    if o.backend == "torch":
+        carrier = o.where(o.t.isfinite(val), val, 0.0)
+        direct = direct + (carrier - carrier.detach())  # the direct value, the split's gradient
+    return _nonneg(o, o.where(use_direct, direct, val), o.where(use_direct, direct_scale, breg_scale))
+
+
+def _mean_ratios(o, ap, aq, a0p, a0q, d0):
+    """(rho - 1, log rho, Rp) for rho_i = mq_i / mp_i (m = a / a0, the means) and Rp_i = a0p - ap_i."""
     # KL(mq || mp) = sum_i [mq log(mq/mp) - mq + mp] termwise (each >= 0), rho_i = mq_i/mp_i as a ratio of
     # ratios (a_qi/a_pi) / (a0q/a0p): from relative differences where both are near 1, else from logs
     di, li = _ratio(o, aq, ap)
@@ -201,29 +229,7 @@ def _kl_dirichlet(o, p, q):
         g = o.where(okg, o.expm1(o.where(okg, lg, 0.0)), 0.0)
         rho_m1 = rho_m1.detach() + (g - g.detach())
     lrho = o.where(near | use_alt, o.log1p(o.where(near | use_alt, rho_m1, 0.0)), li - l0x)
-    kl_means = o.sum(_relent_dl(o, aq / a0q[..., None], ap / a0p[..., None], rho_m1, lrho), -1)
-    rest = o.sum(breg(o, GAMMA_L, ap, aq, dl), -1)
-    close = o.abs(d0r) < 0.5
-    rest0 = breg(o, GAMMA_L, a0p, o.where(close, a0p + d0, a0q), d0)
-    val = a0q * kl_means + (rest - rest0)
-    breg_scale = a0q * kl_means + rest + rest0
-    # That split cancels where one concentration of p is far below the others: at Beta(1.2e-189, 3.3e-101) ||
-    # Beta(3.4e-259, 33.5) rest and rest0 are both ~ 33.5 / 3.3e-101 = 1e102 for a D of 3.6e13. There Penny's
-    # formula taken term by term has no such terms (_dirichlet_direct). Each form's rounding error is below
-    # a few eps times the sum of its terms' magnitudes: the form with the smaller sum is taken.
-    # The direct form gives the value only: its derivative, through psi_diff at tiny shapes, is 0 * inf where the
-    # true one is finite, so torch differentiates the split (the same function) wherever the direct value is taken.
-    if o.backend == "torch":
-        with o.t.no_grad():
-            direct, direct_scale = _dirichlet_direct(o, ap.detach(), aq.detach(), (bp + ap_).detach())
-    else:
-        direct, direct_scale = _dirichlet_direct(o, ap, aq, bp + ap_)
-    # ... or where the split gives inf - inf = NaN (a D beyond the float range: the direct form's inf is right)
-    use_direct = (direct_scale < breg_scale) | ((val != val) & (direct == math.inf))
-    if o.backend == "torch":
-        carrier = o.where(o.t.isfinite(val), val, 0.0)
-        direct = direct + (carrier - carrier.detach())  # the direct value, the split's gradient
-    return _nonneg(o, o.where(use_direct, direct, val), o.where(use_direct, direct_scale, breg_scale))
+    return rho_m1, lrho, bp + ap_
 
 
 def _pow2_inv(o, x):
