@@ -26,7 +26,7 @@ _LAZY = {
     "estimate_js": ".estimation._dispatch",
     "kl_bounds": ".estimation._bounds",
     "Estimate": ".estimation._result",
-    "TieWarning": ".estimation._knn",
+    "TieWarning": ".estimation._ties",
 }
 
 __all__ = ["__version__", "AccuracyWarning", *_LAZY]

@@ -382,7 +382,7 @@ def test_rounding_step_is_each_samples_own():
     (17.88 for a truth near 0.04). Now x (Poisson(5) counts as floats) is dequantised with its own step 1 and y is left
     alone. Truth D(deq Poisson(5) || N(5, 2^2)) = -H(Poisson(5)) + log(2 pi 4)/2 + (Var + 1/12)/8 (closed form:
     the dequantised density is P(k) on [k - 1/2, k + 1/2] and log q is quadratic; H by scipy.stats.poisson.entropy)."""
-    from kullback.estimation._knn import _grid_step
+    from kullback.estimation._ties import _grid_step
 
     truth = -float(st.poisson(5).entropy()) + 0.5 * math.log(8 * math.pi) + (5 + 1 / 12) / 8
     g = np.random.default_rng(0)
