@@ -13,6 +13,8 @@ import warnings
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as hs
 from scipy.stats import entropy
 
 import kullback as kb
@@ -126,3 +128,22 @@ def test_base_and_labels():
     assert bits.value == pytest.approx(nats.value / math.log(2), rel=1e-14)
     mean, sd = mp_nsb([2, 3, 1, 2], 5)
     assert nats.value == pytest.approx(mean, rel=1e-9) and nats.stderr == pytest.approx(sd, rel=1e-7)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=max(4, settings.default.max_examples // 15))
+@given(counts=hs.lists(hs.integers(1, 20), min_size=1, max_size=3), extra=hs.integers(0, 2))
+def test_fuzz_against_mpmath(counts, extra):
+    """Any counts (1..20 per value, one to three values seen) over an alphabet of up to two more: NSB's posterior mean
+    and sd equal the mpmath implementation's (bounded profile: a few examples, mpmath's double sums are slow)."""
+    assume(sum(counts) >= 2)  # one sample is refused (test_bad_alphabet_size_and_no_coincidences's sibling)
+    K = len(counts) + extra
+    if K < 2:
+        K = 2
+    x = np.repeat(np.arange(len(counts)), counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kb.AccuracyWarning)  # all-distinct samples: the prior's answer (still compared)
+        e = entropy_nsb(x, alphabet_size=K)
+    mean, sd = mp_nsb(counts, K)
+    assert e.value == pytest.approx(mean, rel=1e-8, abs=1e-12)
+    assert e.stderr == pytest.approx(sd, rel=1e-6, abs=1e-12)
