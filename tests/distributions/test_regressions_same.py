@@ -313,3 +313,13 @@ def test_gradients_at_tiny_concentrations():
     b = f64([1.0, 1.0, 1.0]).requires_grad_()
     kb.kl(D.Dirichlet(f64([1e-200, 1.0, 1.0])), D.Dirichlet(b)).backward()
     assert b.grad.tolist() == pytest.approx([1e200, -0.5, -0.5], rel=1e-12)
+
+
+@pytest.mark.parametrize("P, Q", [(1e-299, 9.9999999999e-300), (1e-200, 3e-200), (0.3, 0.300000001), (1.0, 0.4)])
+def test_geometric_at_tiny_success_probabilities(P, Q):
+    """Found by the long fuzz profile: Geometric(1e-299) || Geometric(9.9999999999e-300) gave 4.990e-23 for 5.000e-23
+    (the Bernoulli terms, multiplied by p ~ 1e-299, were subnormal before the division by p). Now g(r) + (1 - r) h(u)
+    without that product. Reference: mpref.same_kl."""
+    want = ref("geometric", {"p": P, "start": 0.0}, {"p": Q, "start": 0.0})
+    got = kb.kl(D.Geometric(f64(P)), D.Geometric(f64(Q))).item()
+    assert got == pytest.approx(want, rel=1e-12)

@@ -508,7 +508,20 @@ def _kl_geometric(o, p, q):
     # same start s: log(pp/pq) + ((1 - pp)/pp) log((1 - pp)/(1 - pq)) = KL(Bernoulli(pp) || Bernoulli(pq)) / pp
     if bool((p["start"] != q["start"]).any()):
         raise NoClosedForm("geometric laws with different starting points")
-    return _bernoulli_terms(o, p["p"], q["p"]) / p["p"]
+    # = g(r) + (1 - r) h(u),  r = pq/pp, u = (pp - pq)/(1 - pp), g(r) = r - 1 - log r, h(u) = (u - log1p u)/u
+    # (the Bernoulli terms divided by pp, written without multiplying by pp first: at pp ~ 1e-299 those products
+    # are subnormal and lost 2e-3 relative); both terms >= 0 (1 - r and h(u) share u's sign)
+    pp, pq = p["p"], q["p"]
+    d, lr = _ratio(o, pq, pp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = (pp - pq) / (1 - pp)  # inf at pp = 1, -1 at pq = 1
+    small = o.abs(u) < 1e-3
+    us = o.where(small, u, 0.0)
+    series = us * (1 / 2 + us * (-1 / 3 + us * (1 / 4 + us * (-1 / 5 + us * (1 / 6 - us / 7)))))
+    fin = (u > -1) & (u < math.inf)
+    uf = o.where(small | ~fin, 1.0, u)
+    h = o.where(small, series, o.where(fin, (uf - o.log1p(uf)) / uf, o.where(u > 0, 1.0, -math.inf)))
+    return _g(o, d, lr) + o.where(d == 0, 0.0, -d * h)
 
 
 def _log_normalised(o, probs):
