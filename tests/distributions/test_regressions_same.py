@@ -323,3 +323,15 @@ def test_geometric_at_tiny_success_probabilities(P, Q):
     want = ref("geometric", {"p": P, "start": 0.0}, {"p": Q, "start": 0.0})
     got = kb.kl(D.Geometric(f64(P)), D.Geometric(f64(Q))).item()
     assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_binomial_with_no_trials_and_at_tiny_p():
+    """n = 0: both laws are the point mass at 0, D = 0 also where q's p is 0 or 1 (it was NaN: 0 * inf). At p ~ 1e-300
+    the result is subnormal and now rounds once (Binomial(4, 1e-300) || Binomial(4, 9.999999e-301) was 1.2 ulps off).
+    References: the definition (n = 0), mpref.same_kl."""
+    for q in (0.0, 1.0, 0.3):
+        assert kb.kl(D.Binomial(f64(0.0), probs=f64(0.5)), D.Binomial(f64(0.0), probs=f64(q))).item() == 0.0
+        assert kb.kl(st.binom(0, 0.5), st.binom(0, q)) == 0.0
+    want = ref("binomial", {"n": 4.0, "p": 1e-300}, {"n": 4.0, "p": 9.999999000000001e-301})
+    got = kb.kl(st.binom(4, 1e-300), st.binom(4, 9.999999000000001e-301))
+    assert abs(got - float(want)) <= 5e-324

@@ -500,7 +500,14 @@ def _kl_binomial(o, p, q):
     more = n_p > n_q
     if bool((n_p < n_q).any()):
         raise NoClosedForm("binomials with n_p < n_q")
-    return o.where(more, math.inf, n_p * _bernoulli_terms(o, p["p"], q["p"]))
+    pp, pq = p["p"], q["p"]
+    # at pp below 1e-290 the Bernoulli terms are subnormal before the factor n: (n pp) times the geometric form
+    # rounds once instead (Binomial(4, 1e-300) || Binomial(4, 0.9999999e-300) was 1.2 subnormal ulps off)
+    tiny = (pp > 0) & (pp < 1e-290)
+    small = (n_p * o.where(tiny, pp, 0.5)) * _geometric_form(o, o.where(tiny, pp, 0.5), o.where(tiny, pq, 0.5))
+    # n = 0: both laws are the point mass at 0, D = 0 even where the Bernoulli terms are inf (q = 0 or 1): 0 * inf was NaN
+    val = o.where(tiny, small, o.where(n_p == 0, 0.0, n_p) * _bernoulli_terms(o, pp, pq))
+    return o.where(more, math.inf, o.where(n_p == 0, 0.0, val))
 
 
 @_same("geometric")
@@ -511,7 +518,11 @@ def _kl_geometric(o, p, q):
     # = g(r) + (1 - r) h(u),  r = pq/pp, u = (pp - pq)/(1 - pp), g(r) = r - 1 - log r, h(u) = (u - log1p u)/u
     # (the Bernoulli terms divided by pp, written without multiplying by pp first: at pp ~ 1e-299 those products
     # are subnormal and lost 2e-3 relative); both terms >= 0 (1 - r and h(u) share u's sign)
-    pp, pq = p["p"], q["p"]
+    return _geometric_form(o, p["p"], q["p"])
+
+
+def _geometric_form(o, pp, pq):
+    """KL(Bernoulli(pp) || Bernoulli(pq)) / pp = g(r) + (1 - r) h(u) for pp > 0 (see _kl_geometric)."""
     d, lr = _ratio(o, pq, pp)
     with np.errstate(divide="ignore", invalid="ignore"):
         u = (pp - pq) / (1 - pp)  # inf at pp = 1, -1 at pq = 1
