@@ -506,7 +506,7 @@ def _kl_binomial(o, p, q):
     tiny = (pp > 0) & (pp < 1e-290)
     small = (n_p * o.where(tiny, pp, 0.5)) * _geometric_form(o, o.where(tiny, pp, 0.5), o.where(tiny, pq, 0.5))
     # n = 0: both laws are the point mass at 0, D = 0 even where the Bernoulli terms are inf (q = 0 or 1): 0 * inf was NaN
-    val = o.where(tiny, small, o.where(n_p == 0, 0.0, n_p) * _bernoulli_terms(o, pp, pq))
+    val = o.where(tiny, small, n_p * _bernoulli_terms(o, pp, pq))
     return o.where(more, math.inf, o.where(n_p == 0, 0.0, val))
 
 

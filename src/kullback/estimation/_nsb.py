@@ -57,25 +57,24 @@ def _check_alphabet(alphabet_size, observed: int) -> int:
 
 def _log_weight(lb, c, m, K, N):
     """log of (evidence x prior x beta) on the grid lb = log beta: the posterior density in log beta, unnormalised."""
-    b = np.exp(lb)[:, None]
-    ev = gammaln(K * b[:, 0]) - gammaln(N + K * b[:, 0]) + (m * (gammaln(c + b) - gammaln(b))).sum(axis=1)
-    prior = np.log(K * polygamma(1, K * b[:, 0] + 1) - polygamma(1, b[:, 0] + 1))
+    b = np.exp(lb)
+    ev = gammaln(K * b) - gammaln(N + K * b) + (m * (gammaln(c + b[:, None]) - gammaln(b[:, None]))).sum(axis=1)
+    prior = np.log(K * polygamma(1, K * b + 1) - polygamma(1, b + 1))
     return ev + prior + lb
 
 
 def _moments(lb, c, m, K, N):
     """E[H | n, beta] and E[H^2 | n, beta] on the grid (Wolpert & Wolf 1995), grouped by count value."""
-    b = np.exp(lb)[:, None]
-    a = c + b  # (grid, groups)
-    A = N + K * b[:, 0]
-    p2 = digamma(A + 2)[:, None]
+    b = np.exp(lb)
+    a = c + b[:, None]  # (grid, groups)
+    A = N + K * b
+    p2, q2 = digamma(A + 2)[:, None], polygamma(1, A + 2)
     h1 = digamma(A + 1) - (m * a * digamma(a + 1)).sum(axis=1) / A
     f = a * (digamma(a + 1) - p2)
     sum_f, sum_f2 = (m * f).sum(axis=1), (m * f * f).sum(axis=1)
     sum_a2 = (m * a * a).sum(axis=1)
-    t1 = A[:, None]
-    same = (m * a * (a + 1) * ((digamma(a + 2) - p2) ** 2 + polygamma(1, a + 2) - polygamma(1, t1 + 2))).sum(axis=1)
-    cross = sum_f * sum_f - sum_f2 - polygamma(1, A + 2) * (A * A - sum_a2)
+    same = (m * a * (a + 1) * ((digamma(a + 2) - p2) ** 2 + polygamma(1, a + 2) - q2[:, None])).sum(axis=1)
+    cross = sum_f * sum_f - sum_f2 - q2 * (A * A - sum_a2)
     h2 = (cross + same) / (A * (A + 1))
     return h1, h2
 
