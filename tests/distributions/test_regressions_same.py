@@ -335,3 +335,38 @@ def test_binomial_with_no_trials_and_at_tiny_p():
     want = ref("binomial", {"n": 4.0, "p": 1e-300}, {"n": 4.0, "p": 9.999999000000001e-301})
     got = kb.kl(st.binom(4, 1e-300), st.binom(4, 9.999999000000001e-301))
     assert abs(got - float(want)) <= 5e-324
+
+
+@pytest.mark.parametrize(
+    "P, Q",
+    [
+        ((1e-31, 1.0), (1e-31, 0.9999)),  # gave 5.0e-40 for 1.2e-39
+        ((46.5, 1e-4), (46.45, 1e-4)),  # gave 5.1121168007e-11 (rel. error 1e-9)
+        ((1.0, 1e-9), (2.0, 1e-9)),  # rel. error 6e-8
+        ((1e-200, 5.0), (1e-200, 1e-3)),
+    ],
+)
+def test_beta_with_one_tiny_shape_shared_by_p_and_q(P, Q):
+    """Found by the long fuzz profile: one shape tiny and equal in p and q, the other O(1) and different. The split
+    differenced two O(h^2) Bregman terms to get an O(e h^2) result; now the chain rule over the aggregation
+    Dir(a) -> (Beta(e, a0 - e), Dir(rest)) splits that shape off exactly and the Beta part is a quadrature of
+    psi'(a) - psi'(a + e) (no cancellation). Reference: mpref.same_kl (Penny's formula in mpmath at 50+ digits)."""
+    want = ref("beta", {"a": P[0], "b": P[1]}, {"a": Q[0], "b": Q[1]})
+    assert kb.kl(st.beta(*P), st.beta(*Q)) == pytest.approx(want, rel=1e-13)
+    assert kb.kl(D.Beta(f64(P[0]), f64(P[1])), D.Beta(f64(Q[0]), f64(Q[1]))).item() == pytest.approx(want, rel=1e-13)
+
+
+def test_dirichlet_with_tiny_shared_concentrations_and_the_gradient_of_the_rest():
+    """Two tiny concentrations shared, the others different: the chain rule applies twice (D = D(Beta) + D(Beta) +
+    D(Dir of the rest)). The torch value is the chain rule's and its gradient the split's, checked against Penny's
+    analytic gradient d/db_j D = psi(b_j) - psi(b_0) - psi(a_j) + psi(a_0) in mpmath. Reference: mpref.same_kl."""
+    P, Q = [2.0, 1e-12, 1.7, 1e-20], [2.0, 1e-12, 1.7001, 1e-20]
+    want = ref("dirichlet", {"alpha": P}, {"alpha": Q})
+    assert kb.kl(st.dirichlet(P), st.dirichlet(Q)) == pytest.approx(want, rel=1e-13)
+    b = f64(Q).requires_grad_()
+    got = kb.kl(D.Dirichlet(f64(P)), D.Dirichlet(b))
+    assert got.item() == pytest.approx(want, rel=1e-13)
+    got.backward()
+    a0, b0 = mp.fsum(mp.mpf(v) for v in P), mp.fsum(mp.mpf(v) for v in Q)
+    grad = [float(mp.psi(0, mp.mpf(bj)) - mp.psi(0, b0) - mp.psi(0, mp.mpf(aj)) + mp.psi(0, a0)) for aj, bj in zip(P, Q)]
+    assert b.grad.tolist() == pytest.approx(grad, rel=1e-6, abs=1e-12)
