@@ -40,7 +40,7 @@ _HUGE = np.finfo(np.float64).max
 
 # Partial-sum slots in the (rows, chunks, 4) work array.
 _SP, _SQ, _NNEG, _S = range(4)
-_KINDS = {"sums": 0, "kl": 1, "entropy": 2, "cross": 3, "js": 4}
+_KINDS = {"sums": 0, "kl": 1, "entropy": 2, "cross": 3, "js": 4, "relent": 5}
 
 # ---------------------------------------------------------------- vectorisable log
 # log(x) for positive normal doubles: fdlibm's e_log.c (Sun Microsystems, 1993), in
@@ -95,29 +95,58 @@ def _term(kind, a, b, sa, sb):  # pragma: no cover - compiled
         x = a * sa
         y = b * sb
         t = x + y
-        s = 0.0
+        m = 0.5 * t
+        if _normal(m) and (x == 0.0 or (_normal(x) and _normal(x / m))) and (y == 0.0 or (_normal(y) and _normal(y / m))):
+            return _relent_m(x, m, math.log(x / m) if x > 0.0 else 0.0) + _relent_m(y, m, math.log(y / m) if y > 0.0 else 0.0)
+        s = 0.0  # subnormal: m = t/2 would round; the ratios lie in [x, 2]
         if x > 0.0:
             s += x * math.log((x + x) / t)
         if y > 0.0:
             s += y * math.log((y + y) / t)
         return s
+    if kind == 5 and not a > 0.0:  # x log(x/y) - x + y at x = 0
+        return b * sb
     if not a > 0.0:
         return 0.0
-    if kind == 1 or kind == 3:
+    if kind == 1 or kind == 3 or kind == 5:
         if b == 0.0:  # support mismatch: KL is +inf, sum p log q is -inf
-            return math.inf if kind == 1 else -math.inf
+            return -math.inf if kind == 3 else math.inf
         y = b * sb
     x = a * sa
-    if kind == 1:  # KL: x log(x / y), one logarithm of the ratio where it is a normal number
+    if kind == 1 or kind == 5:  # KL: x log(x / y), one logarithm of the ratio where it is a normal number
         r = x / y
         if _normal(x) and _normal(y) and _normal(r):
-            return x * math.log(r)
-        return x * (_log_scaled(a, sa) - _log_scaled(b, sb))
+            t = x * (math.log(r) + _ratio_fix(x, y, r))
+        else:
+            t = x * (_log_scaled(a, sa) - _log_scaled(b, sb))
+        return t + (y - x) if kind == 5 else t
     if kind == 2:  # entropy: x log x
         return x * (math.log(x) if _normal(x) else _log_scaled(a, sa))
     if kind == 3:  # cross-entropy: x log y
         return x * (math.log(y) if _normal(y) else _log_scaled(b, sb))
     return 0.0
+
+
+def _ratio_fix(x, y, r):  # pragma: no cover - compiled
+    """log(x/y) - log(r) for r = fl(x/y) within a factor 1.5 of 1, else 0.
+
+    Near 1 the rounding of r (eps) is all of log(x/y)'s error, and it is first order in what the divergence sums:
+    p log(p/q) for p, q a relative 1e-6 apart lost 1e-5 of D (1e-4 for JS). With d = (x - y)/y (x - y exact by
+    Sterbenz's lemma, one rounding) and r - 1 (exact), log(x/y) = log r + log1p((x/y - r)/r) = log r + (d - (r - 1))/r
+    to eps |log(x/y)|: the error of the log ratio becomes relative, as that of log1p (Goldberg 1991, ACM Comput.
+    Surv. 23(1), Theorem 4, the same correction)."""
+    d = (x - y) / y
+    c = (d - (r - 1.0)) / r
+    return c if abs(d) < 0.5 else 0.0
+
+
+def _relent_m(x, m, lxm):  # pragma: no cover - compiled
+    """x log(x/m) - x + m >= 0 (m for x = 0), lxm = log(fl(x/m)) or 0; m = (x + y)/2 as rounded. Summed over x and y
+    it is 2 JS's term plus x + y - 2m, the rounding of m, which enters it only at second order (the sum's derivative in
+    m is 2 - (x + y)/m = 0), where x log(2x/(x + y)) + y log(2y/(x + y)) carries that rounding at first order."""
+    if x == 0.0:
+        return m
+    return x * (lxm + _ratio_fix(x, m, x / m)) + (m - x)
 
 
 # ---------------------------------------------------------------- fast element terms
@@ -130,7 +159,19 @@ def _ft_kl(a, b, sa, sb):  # pragma: no cover - compiled
     y = b * sb
     r = x / y
     ok = _normal(x) & _normal(y) & _normal(r)
-    return x * _vlog(r if ok else 1.0), ok | (a == 0.0)
+    rr = r if ok else 1.0
+    return x * (_vlog(rr) + _ratio_fix(x, y, rr)), ok | (a == 0.0)
+
+
+def _ft_relent(a, b, sa, sb):  # pragma: no cover - compiled
+    """x log(x/y) - x + y >= 0: the KL term of normalised values (sum x = sum y = 1 makes the added y - x sum to 0
+    exactly; the rounded x and y do not, and their sums' eps-sized misfit would otherwise be all of a small D)."""
+    x = a * sa
+    y = b * sb
+    r = x / y
+    ok = _normal(x) & _normal(y) & _normal(r)
+    rr = r if ok else 1.0
+    return x * (_vlog(rr) + _ratio_fix(x, y, rr)) + (y - x), ok | (a == 0.0)
 
 
 def _ft_entropy(a, b, sa, sb):  # pragma: no cover - compiled
@@ -147,15 +188,17 @@ def _ft_cross(a, b, sa, sb):  # pragma: no cover - compiled
 
 
 def _ft_js(a, b, sa, sb):  # pragma: no cover - compiled
+    """2 JS's term as x log(x/m) - x + m + y log(y/m) - y + m (see _relent_m), m = (x + y)/2."""
     x = a * sa
     y = b * sb
-    t = x + y
-    rx = (x + x) / t
-    ry = (y + y) / t
-    okx = _normal(x) & _normal(rx)
-    oky = _normal(y) & _normal(ry)
-    v = x * _vlog(rx if okx else 1.0) + y * _vlog(ry if oky else 1.0)
-    return v, (okx | (x == 0.0)) & (oky | (y == 0.0))
+    m = 0.5 * (x + y)
+    rx = x / m
+    ry = y / m
+    okm = _normal(m)
+    okx = _normal(x) & _normal(rx) & okm
+    oky = _normal(y) & _normal(ry) & okm
+    v = _relent_m(x, m, _vlog(rx if okx else 1.0)) + _relent_m(y, m, _vlog(ry if oky else 1.0))
+    return v, (okx | ((x == 0.0) & okm)) & (oky | ((y == 0.0) & okm))
 
 
 # ---------------------------------------------------------------- chunk loops
@@ -191,6 +234,19 @@ def _chunk_kl(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
         bs = 0.0
         for i in range(blo, min(hi, blo + _BLOCK)):
             t, ok = _ft_kl(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
+            bs += t if ok else 0.0
+            nbad += not ok
+        s += bs
+    return s, nbad
+
+
+def _chunk_relent(P, Q, r, lo, hi, sa, sb):  # pragma: no cover - compiled
+    s = 0.0
+    nbad = 0
+    for blo in range(lo, hi, _BLOCK):
+        bs = 0.0
+        for i in range(blo, min(hi, blo + _BLOCK)):
+            t, ok = _ft_relent(np.float64(P[r, i]), np.float64(Q[r, i]), sa, sb)
             bs += t if ok else 0.0
             nbad += not ok
         s += bs
@@ -255,6 +311,8 @@ def _partials(kind, P, Q, SA, SB, out):  # pragma: no cover - compiled
             s, nbad = _chunk_cross(P, Q, r, lo, hi, sa, sb)
         elif kind == 4:
             s, nbad = _chunk_js(P, Q, r, lo, hi, sa, sb)
+        elif kind == 5:
+            s, nbad = _chunk_relent(P, Q, r, lo, hi, sa, sb)
         else:
             s, nbad = 0.0, 0
         if nbad > 0:  # rare: redo this chunk exactly, element by element (blocked sums, as above)
@@ -406,7 +464,10 @@ def _compile_unlocked():
         "_log_scaled",
         "_term",
         "_vlog_array",
+        "_ratio_fix",
+        "_relent_m",
         "_ft_kl",
+        "_ft_relent",
         "_ft_entropy",
         "_ft_cross",
         "_g",
@@ -420,7 +481,7 @@ def _compile_unlocked():
     # The loops may reassociate their own sums (so they vectorise); the log and the terms
     # above are separate functions, inlined by LLVM with their own strict arithmetic.
     loop = njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-    for name in ("_chunk_sums", "_chunk_kl", "_chunk_entropy", "_chunk_cross", "_chunk_js"):
+    for name in ("_chunk_sums", "_chunk_kl", "_chunk_relent", "_chunk_entropy", "_chunk_cross", "_chunk_js"):
         g[name] = loop(g[name])
     g["_partials"] = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(g["_partials"])
     g["_normal_kl"] = njit(parallel=True, cache=True, nogil=True, error_model="numpy")(g["_normal_kl"])
@@ -443,8 +504,8 @@ def rows(kind, P, Q, scales=None):
     """Per row of C-contiguous (rows, n) arrays: (sum a, sum b, number of negatives,
     sum of the kind's term), reading each array once.
 
-    kind is "sums" (no term), "kl" (x log(x/y)), "entropy" (x log x), "cross" (x log y) or
-    "js" (x log(2x/(x+y)) + y log(2y/(x+y))), with x = a sa and y = b sb;
+    kind is "sums" (no term), "kl" (x log(x/y)), "relent" (x log(x/y) - x + y, for normalised values),
+    "entropy" (x log x), "cross" (x log y) or "js" (x log(2x/(x+y)) + y log(2y/(x+y))), with x = a sa and y = b sb;
     scales = (sa, sb) per row, normal numbers; all ones (the weights as given) by default.
     """
     _compile()
