@@ -292,6 +292,19 @@ def test_gamma_whose_rate_shape_ratio_overflows(P, Q):
     got = kb.kl(D.Gamma(f64(P[0]), f64(P[1])), D.Gamma(f64(Q[0]), f64(Q[1]))).item()
     assert got == pytest.approx(want, rel=1e-12)
     assert kb.kl(st.gamma(P[0], scale=1 / P[1]), st.gamma(Q[0], scale=1 / Q[1])) == pytest.approx(want, rel=1e-12)
+    # the gradient in q's shape was NaN there (exp(log kq + log s) differentiated as 1e148 (1/kq - 1/kq)); Penny's
+    # partials of (kp - kq) psi(kp) - lnG(kp) + lnG(kq) + kq log(bp/bq) + kp (bq - bp)/bp in mpmath
+    args = [f64(v).requires_grad_() for v in (*P, *Q)]
+    kb.kl(D.Gamma(args[0], args[1]), D.Gamma(args[2], args[3])).backward()
+    with mp.workdps(60):
+        kp, bp, kq, bq = (mp.mpf(v) for v in (*P, *Q))
+        grad = [
+            (kp - kq) * mp.psi(1, kp) + bq / bp - 1,
+            kq / bp - kp * bq / bp**2,
+            mp.psi(0, kq) - mp.psi(0, kp) + mp.log(bp / bq),
+            kp / bp - kq / bq,
+        ]
+    assert [a.grad.item() for a in args] == pytest.approx([float(g) for g in grad], rel=1e-10)
 
 
 def test_beta_whose_divergence_overflows_is_inf_not_nan():

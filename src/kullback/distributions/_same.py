@@ -118,10 +118,12 @@ def _kl_gamma(o, p, q):
     kp, kq, bp, bq = p["concentration"], q["concentration"], p["rate"], q["rate"]
     ds, ls = _ratio_of_ratios(o, bq, bp, kq, kp)
     # s itself may overflow where kq s does not (Gamma(1e148, 1) || Gamma(1e-161, 1): s = 1e309, D = 1e148 was inf):
-    # there kq (s - 1 - log s) = exp(log kq + log s) - kq (1 + log s), relative error ~ eps |log kq + log s|
+    # there kq (s - 1 - log s) = kq s - kq (1 + log s) with kq s = kp bq / bp = exp(log kp + log(bq/bp)), relative error
+    # ~ eps |log kq s|. Written without kq: exp(log kq + log s) had the derivative 1e148 (1/kq - 1/kq) in kq, inf - inf
     huge = ls > 700
+    lb = _ratio(o, bq, bp)[1]
     with np.errstate(over="ignore"):
-        far = o.exp(o.where(huge, o.log(o.where(huge, kq, 1.0)) + ls, 0.0)) - kq * (1 + ls)
+        far = o.exp(o.where(huge, o.log(o.where(huge, kp, 1.0)) + lb, 0.0)) - kq * (1 + ls)
     return breg(o, GAMMA_L, kp, kq) + o.where(huge, far, kq * _g(o, o.where(huge, 0.0, ds), o.where(huge, 0.0, ls)))
 
 
