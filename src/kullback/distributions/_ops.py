@@ -125,15 +125,17 @@ def _trigamma(o, x):
 
 
 def _lgamma_corr(o, z):
-    """lgamma(z) - [(z - 1/2) log z - z + log(2 pi)/2] for z >= 10 (Stirling series, error < 1e-12)."""
+    """lgamma(z) - [(z - 1/2) log z - z + log(2 pi)/2] for z >= 10 (Stirling series A&S 6.1.40 through z^-13; the next
+    term, 3617/122400 z^-15, is below 3e-17; four terms, as before, left 8e-13)."""
     w = 1 / (z * z)
-    return (1 / z) * (1 / 12 - w * (1 / 360 - w * (1 / 1260 - w / 1680)))
+    return (1 / z) * (1 / 12 - w * (1 / 360 - w * (1 / 1260 - w * (1 / 1680 - w * (1 / 1188 - w * (691 / 360360 - w / 156))))))
 
 
 def _psi_tail(o, z):
-    """psi(z) - log z + 1/(2z) for z >= 10 (asymptotic series, error < 1e-12)."""
+    """psi(z) - log z + 1/(2z) for z >= 10 (asymptotic series A&S 6.3.18 through z^-14; the next term, 3617/8160 z^-16,
+    is below 5e-17; four terms, as before, left 8e-13: psi(10) - psi(100) was 7e-13 off)."""
     w = 1 / (z * z)
-    return -w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w / 240)))
+    return -w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (1 / 132 - w * (691 / 32760 - w / 12))))))
 
 
 def lbeta(o, a, b):

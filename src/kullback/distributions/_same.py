@@ -78,6 +78,63 @@ def _loc_z(o, a, b, s):
     return z
 
 
+def _analytic(o, value, partials, *params):
+    """value(o, *params), differentiated in torch by the closed-form partials(o, *params) instead of through the
+    value's own computation.
+
+    The values are regrouped into non-negative terms, series and branch selections (_ops), which keep their digits
+    where the textbook formula cancels, but their derivatives by the chain rule do not: Gamma(2.9e28, 7.5e16) ||
+    Gamma(1.5e-25, 7.5e16) gave 2e37 for the derivative in q's shape (-6.5e24: two terms of 1.9e53 cancelled), and
+    tiny shapes gave inf, NaN or 0 (psi'(1e-170) overflows in (kp - kq) psi'(kp)). The partials are Penny's (2001),
+    formed without overflow; they are differentiable torch expressions, so double backward gives the Hessian."""
+    if o.backend != "torch" or not any(getattr(x, "requires_grad", False) for x in params):
+        return value(o, *params)
+    params = tuple(o.t.broadcast_tensors(*params))  # the partials then have the value's shape (times k for Dirichlet)
+    with o.t.no_grad():
+        v = value(o, *(x.detach() for x in params))
+    return _analytic_fn(o.t).apply(v, lambda *xs: partials(o, *xs), *params)
+
+
+_ANALYTIC = {}
+
+
+def _analytic_fn(torch):
+    """The torch.autograd.Function behind :func:`_analytic` (defined on first use: torch is imported lazily)."""
+    if "fn" not in _ANALYTIC:
+
+        class _Analytic(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, value, partials, *params):
+                ctx.partials = partials
+                ctx.save_for_backward(*params)
+                return value.clone()
+
+            @staticmethod
+            def backward(ctx, grad):
+                params = ctx.saved_tensors
+                out = []
+                for x, g in zip(params, ctx.partials(*params)):
+                    gr = grad.reshape(tuple(grad.shape) + (1,) * (g.dim() - grad.dim()))
+                    out.append(gr * g if ctx.needs_input_grad[2 + len(out)] else None)
+                return (None, None, *out)
+
+        _ANALYTIC["fn"] = _Analytic
+    return _ANALYTIC["fn"]
+
+
+def _x_trigamma(o, x):
+    """x psi'(x) > 0 for x > 0 without overflow at tiny x: 1/x + x psi'(1 + x) below 1 (A&S 6.4.6)."""
+    tiny = x < 1
+    xt = o.where(tiny, x, 1.0)
+    return o.where(tiny, 1 / xt + xt * o.polygamma(1, 1 + xt), x * o.polygamma(1, o.where(tiny, 1.0, x)))
+
+
+def _psi_sub(o, x, y):
+    """psi(x) - psi(y) for x, y > 0 by :func:`psi_diff` (no overflow at tiny, no cancellation at large arguments)."""
+    lt = x < y
+    return o.where(lt, psi_diff(o, x, o.where(lt, y - x, 1.0)), -psi_diff(o, y, o.where(lt, 1.0, x - y)))
+
+
 @_same("normal")
 def _kl_normal(o, p, q):
     # log(sq/sp) + (sp^2 + (mp - mq)^2) / (2 sq^2) - 1/2          [Penny 2001, eq. 2]
@@ -110,12 +167,26 @@ def _kl_exponential(o, p, q):
 
 @_same("gamma")
 def _kl_gamma(o, p, q):
+    return _analytic(o, _gamma_value, _gamma_partials, p["concentration"], p["rate"], q["concentration"], q["rate"])
+
+
+def _gamma_partials(o, kp, bp, kq, bq):
+    """Penny's partials (rate form): dD/dkp = (kp - kq) psi'(kp) + (bq - bp)/bp, dD/dbp = (kq - kp bq/bp)/bp,
+    dD/dkq = psi(kq) - psi(kp) + log(bp/bq), dD/dbq = kp/bp - kq/bq; psi' and psi differences as for the Dirichlet."""
+    g_kp = ((kp - kq) / kp) * _x_trigamma(o, kp) + (bq - bp) / bp
+    r = bq / bp
+    g_bp = (kq - kp * r) / bp  # kq/bp - kp bq/bp^2 overflowed into inf - inf at bp = 1e-12, k = 1e297 (truth 0)
+    g_kq = _psi_sub(o, kq, kp) + _ratio(o, bp, bq)[1]
+    g_bq = (kp * r - kq) / bq
+    return g_kp, g_bp, g_kq, g_bq
+
+
+def _gamma_value(o, kp, bp, kq, bq):
     # (kp - kq) psi(kp) - lnG(kp) + lnG(kq) + kq (log bp - log bq) + kp (bq - bp)/bp      [Penny 2001, eq. 6, rate form]
     # = B(kp, kq) + kq (s - 1 - log s),  s = (bq/bp) / (kq/kp),  where
     # B = lnG(kq) - lnG(kp) - psi(kp)(kq - kp) + (kq - kp) - kq log(kq/kp) = D(Gamma(kp, kp) || Gamma(kq, kq))
     # is the Bregman divergence of L(k) = lnG(k) - k log k + k (convex): two non-negative terms, each
     # computed without cancellation (``breg``; issue 12 class 3: Gamma(1e8) vs Gamma(1e8 + 1))
-    kp, kq, bp, bq = p["concentration"], q["concentration"], p["rate"], q["rate"]
     ds, ls = _ratio_of_ratios(o, bq, bp, kq, kp)
     # s itself may overflow where kq s does not (Gamma(1e148, 1) || Gamma(1e-161, 1): s = 1e309, D = 1e148 was inf):
     # there kq (s - 1 - log s) = kq s - kq (1 + log s) with kq s = kp bq / bp = exp(log kp + log(bq/bp)), relative error
@@ -154,6 +225,24 @@ def _kl_beta(o, p, q):
 
 @_same("dirichlet")
 def _kl_dirichlet(o, p, q):
+    ap, aq = p["alpha"], q["alpha"]
+    shape = tuple(o.broadcast_shapes(tuple(ap.shape), tuple(aq.shape)))
+    ap, aq = o.broadcast_to(ap, shape), o.broadcast_to(aq, shape)
+    return _analytic(o, _dirichlet_value, _dirichlet_partials, ap, aq)
+
+
+def _dirichlet_partials(o, ap, aq):
+    """Penny's partials: dD/dap_i = (ap_i - aq_i) psi'(ap_i) - (a0p - a0q) psi'(a0p), dD/daq_i = psi(aq_i) - psi(ap_i)
+    - (psi(a0q) - psi(a0p)), each product as ((a - b)/a) (a psi'(a)) and each psi difference by psi_diff: no overflow
+    of psi'(a) ~ 1/a^2 at tiny a, and no cancellation of psi at large a."""
+    a0p, a0q = o.sum(ap, -1)[..., None], o.sum(aq, -1)[..., None]
+    d0 = o.sum(ap - aq, -1)[..., None]
+    gp = ((ap - aq) / ap) * _x_trigamma(o, ap) - (d0 / a0p) * _x_trigamma(o, a0p)
+    gq = _psi_sub(o, aq, ap) - _psi_sub(o, a0q, a0p)
+    return gp, gq
+
+
+def _dirichlet_value(o, ap, aq):
     # lnG(a0p) - sum lnG(ap) - lnG(a0q) + sum lnG(aq) + sum (ap - aq)(psi(ap) - psi(a0p))     [Penny 2001, eq. 11]
     # is the Bregman divergence of A(a) = sum lnG(a_i) - lnG(a0).  With lnG(a) = L(a) + a log a - a
     # (L as for the gamma family) it splits into
@@ -161,9 +250,6 @@ def _kl_dirichlet(o, p, q):
     # (B = breg of L): the first >= 0 and computed termwise as mp phi(mq/mp - 1); the second is the
     # Bregman divergence of sum L(a_i) - L(a0), >= 0 and O(1/a) smaller, so large and near-identical
     # concentrations do not cancel (issue 12 class 3).
-    ap, aq = p["alpha"], q["alpha"]
-    shape = tuple(o.broadcast_shapes(tuple(ap.shape), tuple(aq.shape)))
-    ap, aq = o.broadcast_to(ap, shape), o.broadcast_to(aq, shape)
     dl = aq - ap
     a0p, a0q, d0 = o.sum(ap, -1), o.sum(aq, -1), o.sum(dl, -1)
     rho_m1, lrho, rp = _mean_ratios(o, ap, aq, a0p, a0q, d0)
@@ -177,31 +263,17 @@ def _kl_dirichlet(o, p, q):
     # Beta(3.4e-259, 33.5) rest and rest0 are both ~ 33.5 / 3.3e-101 = 1e102 for a D of 3.6e13. There Penny's
     # formula taken term by term has no such terms (_dirichlet_direct). Each form's rounding error is below
     # a few eps times the sum of its terms' magnitudes: the form with the smaller sum is taken.
-    # The direct form gives the value only: its derivative, through psi_diff at tiny shapes, is 0 * inf where the
-    # true one is finite, so torch differentiates the split (the same function) wherever the direct value is taken.
-    if o.backend == "torch":
-        with o.t.no_grad():
-            direct, direct_scale = _dirichlet_direct(o, ap.detach(), aq.detach(), rp.detach())
-    else:
-        direct, direct_scale = _dirichlet_direct(o, ap, aq, rp)
+    direct, direct_scale = _dirichlet_direct(o, ap, aq, rp)
     # ... or where the split gives inf - inf = NaN (a D beyond the float range: the direct form's inf is right)
     use_direct = (direct_scale < breg_scale) | ((val != val) & (direct == math.inf))
     value, scale = o.where(use_direct, direct, val), o.where(use_direct, direct_scale, breg_scale)
     # Neither form where a concentration is the same in p and q and far below the others: Beta(1e-31, 1) || Beta(1e-31,
     # 0.9999) is 1.2e-39, while the split differences O(1e-8) terms (it gave 5.0e-40) and the direct form O(1) ones.
     # There the chain rule splits off that component exactly (_shared_chain), each part >= 0.
-    if o.backend == "torch":
-        with o.t.no_grad():
-            chain = _shared_chain(o, ap.detach(), aq.detach(), rp.detach())
-    else:
-        chain = _shared_chain(o, ap, aq, rp)
+    chain = _shared_chain(o, ap, aq, rp)
     if chain is not None:
         rows, cv = chain
         value, scale = o.masked_set(value, rows, cv), o.masked_set(scale, rows, cv)
-    if o.backend == "torch":
-        carrier = o.where(o.t.isfinite(val), val, 0.0)
-        value = value.detach() + (carrier - carrier.detach())  # the value chosen, the split's gradient
-        value = o.where(use_direct | o.t.isfinite(val), value, val)
     return _nonneg(o, value, scale)
 
 
@@ -232,7 +304,7 @@ def _shared_chain(o, ap, aq, rp):
     out = _beta_shared(o, e, A, B)
     if k > 2:
         rest = ~pick
-        out = out + _kl_dirichlet.formula(o, {"alpha": aps[rest].reshape(-1, k - 1)}, {"alpha": aqs[rest].reshape(-1, k - 1)})
+        out = out + _dirichlet_value(o, aps[rest].reshape(-1, k - 1), aqs[rest].reshape(-1, k - 1))
     return rows.reshape(batch), out
 
 
@@ -298,13 +370,6 @@ def _mean_ratios(o, ap, aq, a0p, a0q, d0):
     exact_ok = (ap * sp > floor) & (aq * sq > floor) & ((bp + ap_) * sp > floor) & ((bq + aq_) * sq > floor)
     use_alt = exact_ok & (alt > -0.5) & (alt < 1e300)
     rho_m1 = o.where(use_alt, alt, o.where(near, (di - d0x) / (1 + o.where(near, d0x, 0.0)), o.expm1(li - l0x)))
-    if o.backend == "torch":
-        # the value above, the derivative of the log form exp(li - l0) - 1 (the same function): the quotients of the
-        # other forms square divisors that underflow at shapes ~1e-160 (NaN / -inf gradients)
-        lg = li - l0x
-        okg = lg < 700.0
-        g = o.where(okg, o.expm1(o.where(okg, lg, 0.0)), 0.0)
-        rho_m1 = rho_m1.detach() + (g - g.detach())
     lrho = o.where(near | use_alt, o.log1p(o.where(near | use_alt, rho_m1, 0.0)), li - l0x)
     return rho_m1, lrho, bp + ap_
 
