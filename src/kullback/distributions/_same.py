@@ -113,9 +113,9 @@ def _analytic_fn(torch):
             def backward(ctx, grad):
                 params = ctx.saved_tensors
                 out = []
-                for x, g in zip(params, ctx.partials(*params)):
+                for i, g in enumerate(ctx.partials(*params)):
                     gr = grad.reshape(tuple(grad.shape) + (1,) * (g.dim() - grad.dim()))
-                    out.append(gr * g if ctx.needs_input_grad[2 + len(out)] else None)
+                    out.append(gr * g if ctx.needs_input_grad[2 + i] else None)
                 return (None, None, *out)
 
         _ANALYTIC["fn"] = _Analytic
