@@ -385,10 +385,13 @@ def test_dirichlet_with_tiny_shared_concentrations_and_the_gradient_of_the_rest(
     assert b.grad.tolist() == pytest.approx(grad, rel=1e-6, abs=1e-12)
 
 
-@pytest.mark.parametrize("x, y", [(10.0, 90.0), (10.0, 0.5), (13.7, 1e3), (25.0, 2.5), (1e4, 3e4)])
+@pytest.mark.parametrize(
+    "x, y", [(10.0, 90.0), (10.0, 0.5), (13.7, 1e3), (25.0, 2.5), (1e4, 3e4), (1.0, 0.018), (1.17, 1.6e-5), (2.43, 1.97e-5), (0.3, 4.0)]
+)
 def test_psi_and_log_gamma_differences_at_the_series_threshold(x, y):
     """psi(x) - psi(x + y) and log B(x, y) from the asymptotic series at x >= 10: four terms of each left 8e-13
-    (psi(10) - psi(10.5) was off by 5.5e-12 relative, log B(10, 0.5) by 5e-13; found by the gradient fuzzer). Now through
+    (psi(10) - psi(10.5) was off by 5.5e-12 relative, log B(10, 0.5) by 5e-13; found by the gradient fuzzer), and the
+    digamma difference below 10 (psi(1) - psi(1.018): 3e-14). Now through
     z^-14 (A&S 6.3.18, 6.1.40).
     Reference: mpmath digamma / loggamma at 50 digits."""
     from kullback.distributions._ops import lbeta, psi_diff

@@ -174,10 +174,14 @@ def _gamma_partials(o, kp, bp, kq, bq):
     """Penny's partials (rate form): dD/dkp = (kp - kq) psi'(kp) + (bq - bp)/bp, dD/dbp = (kq - kp bq/bp)/bp,
     dD/dkq = psi(kq) - psi(kp) + log(bp/bq), dD/dbq = kp/bp - kq/bq; psi' and psi differences as for the Dirichlet."""
     g_kp = ((kp - kq) / kp) * _x_trigamma(o, kp) + (bq - bp) / bp
-    r = bq / bp
-    g_bp = (kq - kp * r) / bp  # kq/bp - kp bq/bp^2 overflowed into inf - inf at bp = 1e-12, k = 1e297 (truth 0)
+    # kq/bp - kp bq/bp^2 overflowed into inf - inf at bp = bq = 1e-12, kp = kq = 1e297 (truth 0): the difference is
+    # taken before the division where kp bq/bp is finite, the quotients apart where it is not (bq/bp = 1e309 with
+    # kp = 0.1: dD/dbq = kp/bp - kq/bq = 1e70)
+    kr = kp * (bq / bp)
+    fin = o.abs(kr) < math.inf
+    g_bp = o.where(fin, (kq - kr) / bp, kq / bp - kr / bp)
     g_kq = _psi_sub(o, kq, kp) + _ratio(o, bp, bq)[1]
-    g_bq = (kp * r - kq) / bq
+    g_bq = o.where(fin, (kr - kq) / bq, kp / bp - kq / bq)
     return g_kp, g_bp, g_kq, g_bq
 
 
