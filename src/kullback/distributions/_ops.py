@@ -210,8 +210,8 @@ def _psi1_diff(o, x, y):
     """psi'(x) - psi'(x + y) >= 0 for x, y > 0, without cancellation or inf - inf (psi_diff's method, one
     order up).  x < 1: psi'(z) = psi'(z + 1) + 1/z^2 (A&S 6.4.6) once, the difference of squares as
     (y/(x + y))/x (1 + x/(x + y))/x + [psi'(1 + x) - psi'(1 + x + y)], both terms >= 0.  Then y < 1e-5 x: Taylor
-    in u = y/x with x^n psi^(n)(x) (their asymptotic series at x >= 1e8; truncation below 1e-15); else trigamma
-    directly (the difference is then at least ~1e-5 of the terms)."""
+    in u = y/x with x^n psi^(n)(x) (their asymptotic series at x >= 1e8; truncation below 1e-15); else the
+    recurrence up to 20 and the asymptotic series there, differenced term by term (all parts >= 0)."""
     tiny = x < 1
     xt = o.where(tiny, x, 1.0)
     w = y / (xt + y)
@@ -227,10 +227,26 @@ def _psi1_diff(o, x, y):
     b4 = o.where(huge, -(6 + 12 * ix), xp * xp * xp * xp * o.polygamma(4, xp))
     xs = o.where(small, x, 1.0)
     taylor = -(u / xs) * (b2 + u / 2 * (b3 + u / 3 * b4))
-    xd = o.where(small, 1.0, x)
-    direct = o.polygamma(1, xd) - o.polygamma(1, xd + o.where(small, 1.0, y))
-    out = o.where(small, taylor, direct)
+    # else: the recurrence up to z = x + N >= 20, then the asymptotic series psi'(z) = 1/z + 1/(2z^2) + sum B_2k
+    # z^-(2k+1) (A&S 6.4.12, through B_14) differenced term by term: every part >= 0 (the trigamma difference
+    # taken here before lost up to 1e5 eps where y ~ 1e-5 x)
+    yb = o.where(small, x, y)
+    z, acc = x, 0.0 * x
+    for _ in range(19):  # to 20: at 10 the first omitted term, B_16 z^-17, is 5e-15 of a difference
+        sh = z < 20
+        zs = o.where(sh, z, 1.0)
+        acc = acc + o.where(sh, ((yb / (zs + yb)) / zs) * (((zs + zs + yb) / (zs + yb)) / zs), 0.0)
+        z = o.where(sh, z + 1, z)
+    sz = z + yb
+    lz = o.log1p(yb / z)
+    asym = (yb / z) / sz + ((yb / z) / sz) * ((z + sz) / (2 * z * sz))
+    for k, b in enumerate(_BERNOULLI_2K, start=1):
+        asym = asym - b * (1 / z) ** (2 * k + 1) * o.expm1(-(2 * k + 1) * lz)
+    out = o.where(small, taylor, acc + asym)
     return o.where(tiny, rec + out, out)
+
+
+_BERNOULLI_2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)  # B_2, B_4, ..., B_14
 
 
 def _ratio(o, a, b):
