@@ -459,13 +459,14 @@ def _log_where_normal(xp, view, x, mask):
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}  # log 0, overflowing and 0/0 ratios: masked out
 
 
-def _ratio_fix(xp, x, y, r, mask):
-    """log(x/y) - log(r) for r = x/y as rounded, where r is within a factor 1.5 of 1 (and mask), else 0: the rounding
-    of r is then first order in what the divergences sum (p, q a relative 1e-6 apart lost 1e-5 of D). d = (x - y)/y
-    with x - y exact (Sterbenz), r - 1 exact: log(x/y) = log r + (d - (r - 1))/r to eps |log(x/y)| (the log1p
-    correction of Goldberg 1991, ACM Comput. Surv. 23(1), Theorem 4; the kernel's _ratio_fix)."""
-    d = (x - y) / y  # r: normal where the caller keeps the result (mask), 1 or normal elsewhere
-    return xp.where(mask & (xp.abs(d) < 0.5), (d - (r - 1)) / r, xp.zeros_like(d))
+def _log_ratio(xp, x, y, r, mask):
+    """log(x/y) for r = x/y as rounded (a normal number where mask): log1p((x - y)/y) where r is within a factor 1.5 of
+    1, else log r. Near 1 the rounding of r (eps absolute in its log) is first order in what the divergences sum (p,
+    q a relative 1e-6 apart lost 1e-5 of D); x - y is exact there (Sterbenz), so log1p's argument carries one rounding
+    and the log ratio is accurate to eps relative (the kernel's _ratio_fix corrects log r to the same end)."""
+    d = (x - y) / y
+    near = mask & (xp.abs(d) < 0.5)
+    return xp.where(near, xp.log1p(xp.where(near, d, xp.zeros_like(d))), xp.log(_safe(xp, mask, r)))
 
 
 @np.errstate(**_QUIET)
@@ -477,7 +478,7 @@ def _kl_terms(xp, P, Q):
     direct = both & _normal(xp, ps) & _normal(xp, qs) & _normal(xp, ps / qs)
     ratio = _safe(xp, direct, p) / _safe(xp, direct, q)
     split = both & ~direct
-    log_ratio = xp.where(direct, xp.log(ratio) + _ratio_fix(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
+    log_ratio = xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
     t = xp.where(both, ps * log_ratio, xp.zeros_like(p))
     if P.shift is not None:
         # Normalised values: p log(p/q) - p + q, each term >= 0. The added q - p sum to 0 in exact arithmetic, but the
@@ -515,11 +516,11 @@ def _js_terms(xp, P, Q):
         xs = _safe(xp, pos, x)
         # where m = (p + q)/2 is a normal number, x log(x/m) - x + m summed over p and q: the rounding of m then enters
         # at second order only (the sum's derivative in m is 2 - (p + q)/m = 0), while in x log(2x/(p + q)) it is first
-        # order; the log ratio corrected as in _ratio_fix (near-identical p and q lost 1e-4 of JS at a relative 1e-6).
+        # order; the log ratio as in _log_ratio (near-identical p and q lost 1e-4 of JS at a relative 1e-6).
         # Both halves of an element take the same form (each alone is not the term).
         r = xs / ms
         ok = pos & fine & _normal(xp, xs) & _normal(xp, r)
-        lr = xp.log(_safe(xp, ok, r)) + _ratio_fix(xp, xs, ms, r, ok)
+        lr = _log_ratio(xp, xs, ms, r, ok)
         rel = rel + xp.where(pos, xs * lr + (ms - xs), ms)  # m - x exact (Sterbenz): only the log term rounds
         old = old + xp.where(pos, xs * xp.log((xs + xs) / _safe(xp, pos, total)), xp.zeros_like(x))
         use_rel = use_rel & (ok | ~pos)
