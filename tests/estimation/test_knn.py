@@ -14,6 +14,7 @@ import pytest
 import scipy.stats as st
 from scipy.special import digamma
 
+import kullback as kb
 from kullback.estimation._knn import TieWarning, as_samples, entropy_knn, js_knn, kl_knn, kl_knn_vs_logq
 
 Z95 = 1.959963984540054
@@ -138,7 +139,8 @@ def test_kl_vs_logq_closed_form():
 
 def test_kl_vs_logq_zero_density_is_infinite():
     x = np.random.default_rng(0).standard_normal(100)
-    e = kl_knn_vs_logq(x, st.uniform(-1, 2).logpdf(x))
+    with pytest.warns(kb.AccuracyWarning, match="density 0"):
+        e = kl_knn_vs_logq(x, st.uniform(-1, 2).logpdf(x))
     assert e.value == math.inf and "outside_support_of_q" in e.details
 
 
@@ -373,7 +375,7 @@ def test_subset_sample_gives_zero_divergence():
     assert sub.ci[0] <= 0.0 <= sub.ci[1] and abs(sub.value) < 4 * sub.stderr
     assert same.ci[0] <= 0.0 <= same.ci[1] and abs(same.value) < 1e-12
     assert sub.details["shared_points"] == 1000 and "dequantisation" not in sub.details["ties"]
-    with pytest.raises(ValueError, match="share 1000 point"):
+    with pytest.raises(ValueError, match="share 1000 point"), pytest.warns(TieWarning, match="same draws"):
         js_knn(z[:1000], z[:1000])
 
 
