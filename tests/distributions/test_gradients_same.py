@@ -2,7 +2,7 @@
 
 The values are regrouped into non-negative terms to keep their digits; differentiating that computation by the chain
 rule did not keep the gradient's (Gamma(2.9e28, 7.5e16) || Gamma(1.5e-25, 7.5e16): 2e37 for -6.5e24 in q's shape;
-inf, NaN or 0 at tiny shapes), so torch now differentiates the closed-form partials (``_same._analytic``):
+inf, NaN or 0 at tiny shapes), so torch now differentiates the closed-form partials (``distributions._autograd.analytic``):
 
     gamma (rate form):  dD/dkp = (kp - kq) psi'(kp) + bq/bp - 1,   dD/dbp = kq/bp - kp bq/bp^2,
                         dD/dkq = psi(kq) - psi(kp) + log(bp/bq),    dD/dbq = kp/bp - kq/bq;

@@ -576,6 +576,19 @@ def psi_diff(o, x, y):
         return _psi_diff(o, x, y)
 
 
+def x_trigamma(o, x):
+    """x psi'(x) > 0 for x > 0 without overflow at tiny x: 1/x + x psi'(1 + x) below 1 (A&S 6.4.6)."""
+    tiny = x < 1
+    xt = o.where(tiny, x, 1.0)
+    return o.where(tiny, 1 / xt + xt * o.polygamma(1, 1 + xt), x * o.polygamma(1, o.where(tiny, 1.0, x)))
+
+
+def psi_sub(o, x, y):
+    """psi(x) - psi(y) for x, y > 0 by :func:`psi_diff` (no overflow at tiny, no cancellation at large arguments)."""
+    lt = x < y
+    return o.where(lt, psi_diff(o, x, o.where(lt, y - x, 1.0)), -psi_diff(o, y, o.where(lt, 1.0, x - y)))
+
+
 def psi1_diff(o, x, y):
     """psi'(x) - psi'(x + y); see :func:`_psi1_diff` (floating-point warnings as for :func:`psi_diff`)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

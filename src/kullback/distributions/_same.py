@@ -20,6 +20,7 @@ import numpy as np
 
 from .._warnings import AccuracyWarning
 from . import _fused
+from ._autograd import analytic as _analytic  # torch gradients from closed-form partials
 from ._ops import (
     EULER,
     GAMMA_L,
@@ -39,7 +40,9 @@ from ._ops import (
     lbeta,
     lgamma_rem1,
     psi_diff,
+    psi_sub,
     x3_neg_psi2,
+    x_trigamma,
 )
 
 # ---------------------------------------------------------------- same-family formulas
@@ -76,63 +79,6 @@ def _loc_z(o, a, b, s):
     if bool(o.isinf(diff).any()):
         z = o.where(o.isinf(diff), (a / 2 - b / 2) / s * 2, z)
     return z
-
-
-def _analytic(o, value, partials, *params):
-    """value(o, *params), differentiated in torch by the closed-form partials(o, *params) instead of through the
-    value's own computation.
-
-    The values are regrouped into non-negative terms, series and branch selections (_ops), which keep their digits
-    where the textbook formula cancels, but their derivatives by the chain rule do not: Gamma(2.9e28, 7.5e16) ||
-    Gamma(1.5e-25, 7.5e16) gave 2e37 for the derivative in q's shape (-6.5e24: two terms of 1.9e53 cancelled), and
-    tiny shapes gave inf, NaN or 0 (psi'(1e-170) overflows in (kp - kq) psi'(kp)). The partials are Penny's (2001),
-    formed without overflow; they are differentiable torch expressions, so double backward gives the Hessian."""
-    if o.backend != "torch" or not any(getattr(x, "requires_grad", False) for x in params):
-        return value(o, *params)
-    params = tuple(o.t.broadcast_tensors(*params))  # the partials then have the value's shape (times k for Dirichlet)
-    with o.t.no_grad():
-        v = value(o, *(x.detach() for x in params))
-    return _analytic_fn(o.t).apply(v, lambda *xs: partials(o, *xs), *params)
-
-
-_ANALYTIC = {}
-
-
-def _analytic_fn(torch):
-    """The torch.autograd.Function behind :func:`_analytic` (defined on first use: torch is imported lazily)."""
-    if "fn" not in _ANALYTIC:
-
-        class _Analytic(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, value, partials, *params):
-                ctx.partials = partials
-                ctx.save_for_backward(*params)
-                return value.clone()
-
-            @staticmethod
-            def backward(ctx, grad):
-                params = ctx.saved_tensors
-                out = []
-                for i, g in enumerate(ctx.partials(*params)):
-                    gr = grad.reshape(tuple(grad.shape) + (1,) * (g.dim() - grad.dim()))
-                    out.append(gr * g if ctx.needs_input_grad[2 + i] else None)
-                return (None, None, *out)
-
-        _ANALYTIC["fn"] = _Analytic
-    return _ANALYTIC["fn"]
-
-
-def _x_trigamma(o, x):
-    """x psi'(x) > 0 for x > 0 without overflow at tiny x: 1/x + x psi'(1 + x) below 1 (A&S 6.4.6)."""
-    tiny = x < 1
-    xt = o.where(tiny, x, 1.0)
-    return o.where(tiny, 1 / xt + xt * o.polygamma(1, 1 + xt), x * o.polygamma(1, o.where(tiny, 1.0, x)))
-
-
-def _psi_sub(o, x, y):
-    """psi(x) - psi(y) for x, y > 0 by :func:`psi_diff` (no overflow at tiny, no cancellation at large arguments)."""
-    lt = x < y
-    return o.where(lt, psi_diff(o, x, o.where(lt, y - x, 1.0)), -psi_diff(o, y, o.where(lt, 1.0, x - y)))
 
 
 @_same("normal")
@@ -173,14 +119,14 @@ def _kl_gamma(o, p, q):
 def _gamma_partials(o, kp, bp, kq, bq):
     """Penny's partials (rate form): dD/dkp = (kp - kq) psi'(kp) + (bq - bp)/bp, dD/dbp = (kq - kp bq/bp)/bp,
     dD/dkq = psi(kq) - psi(kp) + log(bp/bq), dD/dbq = kp/bp - kq/bq; psi' and psi differences as for the Dirichlet."""
-    g_kp = ((kp - kq) / kp) * _x_trigamma(o, kp) + (bq - bp) / bp
+    g_kp = ((kp - kq) / kp) * x_trigamma(o, kp) + (bq - bp) / bp
     # kq/bp - kp bq/bp^2 overflowed into inf - inf at bp = bq = 1e-12, kp = kq = 1e297 (truth 0): the difference is
     # taken before the division where kp bq/bp is finite, the quotients apart where it is not (bq/bp = 1e309 with
     # kp = 0.1: dD/dbq = kp/bp - kq/bq = 1e70)
     kr = kp * (bq / bp)
     fin = o.abs(kr) < math.inf
     g_bp = o.where(fin, (kq - kr) / bp, kq / bp - kr / bp)
-    g_kq = _psi_sub(o, kq, kp) + _ratio(o, bp, bq)[1]
+    g_kq = psi_sub(o, kq, kp) + _ratio(o, bp, bq)[1]
     g_bq = o.where(fin, (kr - kq) / bq, kp / bp - kq / bq)
     return g_kp, g_bp, g_kq, g_bq
 
@@ -241,8 +187,8 @@ def _dirichlet_partials(o, ap, aq):
     of psi'(a) ~ 1/a^2 at tiny a, and no cancellation of psi at large a."""
     a0p, a0q = o.sum(ap, -1)[..., None], o.sum(aq, -1)[..., None]
     d0 = o.sum(ap - aq, -1)[..., None]
-    gp = ((ap - aq) / ap) * _x_trigamma(o, ap) - (d0 / a0p) * _x_trigamma(o, a0p)
-    gq = _psi_sub(o, aq, ap) - _psi_sub(o, a0q, a0p)
+    gp = ((ap - aq) / ap) * x_trigamma(o, ap) - (d0 / a0p) * x_trigamma(o, a0p)
+    gq = psi_sub(o, aq, ap) - psi_sub(o, a0q, a0p)
     return gp, gq
 
 
