@@ -166,12 +166,8 @@ def _ft_kl(a, b, sa, sb):  # pragma: no cover - compiled
 def _ft_relent(a, b, sa, sb):  # pragma: no cover - compiled
     """x log(x/y) - x + y >= 0: the KL term of normalised values (sum x = sum y = 1 makes the added y - x sum to 0
     exactly; the rounded x and y do not, and their sums' eps-sized misfit would otherwise be all of a small D)."""
-    x = a * sa
-    y = b * sb
-    r = x / y
-    ok = _normal(x) & _normal(y) & _normal(r)
-    rr = r if ok else 1.0
-    return x * (_vlog(rr) + _ratio_fix(x, y, rr)) + (y - x), ok | (a == 0.0)
+    t, ok = _ft_kl(a, b, sa, sb)
+    return t + (b * sb - a * sa), ok
 
 
 def _ft_entropy(a, b, sa, sb):  # pragma: no cover - compiled

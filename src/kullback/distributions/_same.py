@@ -137,19 +137,18 @@ def _gamma_value(o, kp, bp, kq, bq):
     # B = lnG(kq) - lnG(kp) - psi(kp)(kq - kp) + (kq - kp) - kq log(kq/kp) = D(Gamma(kp, kp) || Gamma(kq, kq))
     # is the Bregman divergence of L(k) = lnG(k) - k log k + k (convex): two non-negative terms, each
     # computed without cancellation (``breg``; issue 12 class 3: Gamma(1e8) vs Gamma(1e8 + 1))
-    ds, ls = _ratio_of_ratios(o, bq, bp, kq, kp)
+    ds, ls, lb = _ratio_of_ratios(o, bq, bp, kq, kp)
     # s itself may overflow where kq s does not (Gamma(1e148, 1) || Gamma(1e-161, 1): s = 1e309, D = 1e148 was inf):
     # there kq (s - 1 - log s) = kq s - kq (1 + log s) with kq s = kp bq / bp = exp(log kp + log(bq/bp)), relative error
     # ~ eps |log kq s|. Written without kq: exp(log kq + log s) had the derivative 1e148 (1/kq - 1/kq) in kq, inf - inf
     huge = ls > 700
-    lb = _ratio(o, bq, bp)[1]
     with np.errstate(over="ignore"):
         far = o.exp(o.where(huge, o.log(o.where(huge, kp, 1.0)) + lb, 0.0)) - kq * (1 + ls)
     return breg(o, GAMMA_L, kp, kq) + o.where(huge, far, kq * _g(o, o.where(huge, 0.0, ds), o.where(huge, 0.0, ls)))
 
 
 def _ratio_of_ratios(o, a, b, c, e):
-    """(s - 1, log s) for s = (a/b) / (c/e) > 0: from the relative differences where both ratios are
+    """(s - 1, log s, log(a/b)) for s = (a/b) / (c/e) > 0: from the relative differences where both ratios are
     within a factor 1.5 of 1 (s - 1 = (d_ab - d_ce)/(1 + d_ce), nothing rounded first), else from logs."""
     d1, l1 = _ratio(o, a, b)
     d2, l2 = _ratio(o, c, e)
@@ -159,7 +158,7 @@ def _ratio_of_ratios(o, a, b, c, e):
     # s - 1 = inf beyond the float range, with expm1 never evaluated there (its derivative would be 0 * inf = NaN)
     over = ls > 709.0
     sm1 = o.where(over, math.inf, o.expm1(o.where(over | near, 0.0, ls)))
-    return o.where(near, ds, sm1), o.where(near, o.log1p(ds), ls)
+    return o.where(near, ds, sm1), o.where(near, o.log1p(ds), ls), l1
 
 
 @_same("beta")
@@ -202,7 +201,7 @@ def _dirichlet_value(o, ap, aq):
     # concentrations do not cancel (issue 12 class 3).
     dl = aq - ap
     a0p, a0q, d0 = o.sum(ap, -1), o.sum(aq, -1), o.sum(dl, -1)
-    rho_m1, lrho, rp = _mean_ratios(o, ap, aq, a0p, a0q, d0)
+    rho_m1, lrho, rp, rq = _mean_ratios(o, ap, aq, a0p, a0q, d0)
     kl_means = o.sum(_relent_dl(o, aq / a0q[..., None], ap / a0p[..., None], rho_m1, lrho), -1)
     rest = o.sum(breg(o, GAMMA_L, ap, aq, dl), -1)
     close = o.abs(d0 / a0p) < 0.5
@@ -220,14 +219,14 @@ def _dirichlet_value(o, ap, aq):
     # Neither form where a concentration is the same in p and q and far below the others: Beta(1e-31, 1) || Beta(1e-31,
     # 0.9999) is 1.2e-39, while the split differences O(1e-8) terms (it gave 5.0e-40) and the direct form O(1) ones.
     # There the chain rule splits off that component exactly (_shared_chain), each part >= 0.
-    chain = _shared_chain(o, ap, aq, rp)
+    chain = _shared_chain(o, ap, aq, rp, rq)
     if chain is not None:
         rows, cv = chain
         value, scale = o.masked_set(value, rows, cv), o.masked_set(scale, rows, cv)
     return _nonneg(o, value, scale)
 
 
-def _shared_chain(o, ap, aq, rp):
+def _shared_chain(o, ap, aq, rp, rq):
     """(rows, D) for the rows where some concentration e = ap_i = aq_i is at most half of both rp_i = a0p - ap_i
     and rq_i = a0q - aq_i (the smallest such i taken), else None.
 
@@ -237,7 +236,6 @@ def _shared_chain(o, ap, aq, rp):
     (the second 0 for two components): two terms >= 0, the first by :func:`_beta_shared`, the second by this
     formula again. Computed on those rows only."""
     k = ap.shape[-1]
-    rq = sum(_exclusive_sums(o, aq))
     lo = o.minimum(rp, rq)
     cand = (ap == aq) & (ap <= 0.5 * lo) & (lo >= 1e-100)
     if k < 2 or not bool(cand.any()):
@@ -269,7 +267,7 @@ def _beta_shared(o, e, A, B):
       the square at least its size away, so the error is below 1e-20);
     - else G = int_0^e [psi(A + t) - psi(B + t) + psi'(A + t) h] dt (the integrand is the Bregman divergence of
       -psi, a fixed fraction of its terms where A and B are a factor 2 apart) by 16-point Gauss-Legendre over t,
-      the psi difference by :func:`psi_diff`.
+      the psi difference by :func:`psi_sub`.
     Neither differences two O(1) quantities to get an O(e) one, which is what the split and the direct form do.
     """
     u, w = _gl_nodes(o)
@@ -280,15 +278,12 @@ def _beta_shared(o, e, A, B):
     f = (he / z) ** 2 * (ee / z) * x3_neg_psi2(o, z)
     near_val = o.sum(w * (1 - u) * o.sum(w * f, -1), -1)
     x, y = A[..., None] + u * e[..., None], B[..., None] + u * e[..., None]
-    ah = o.abs(h)[..., None]
-    ah = o.where(ah > 0, ah, 1.0)
-    dpsi = o.where(h[..., None] > 0, psi_diff(o, x, ah), -psi_diff(o, y, ah))  # psi(x) - psi(y)
-    far_val = e * o.sum(w * (dpsi + o.polygamma(1, x) * h[..., None]), -1)
+    far_val = e * o.sum(w * (psi_sub(o, x, y) + o.polygamma(1, x) * h[..., None]), -1)
     return o.where(near, near_val, far_val)
 
 
 def _mean_ratios(o, ap, aq, a0p, a0q, d0):
-    """(rho - 1, log rho, Rp) for rho_i = mq_i / mp_i (m = a / a0, the means) and Rp_i = a0p - ap_i."""
+    """(rho - 1, log rho, Rp, Rq) for rho_i = mq_i / mp_i (m = a / a0, the means) and R_i = a0 - a_i."""
     # KL(mq || mp) = sum_i [mq log(mq/mp) - mq + mp] termwise (each >= 0), rho_i = mq_i/mp_i as a ratio of
     # ratios (a_qi/a_pi) / (a0q/a0p): from relative differences where both are near 1, else from logs
     di, li = _ratio(o, aq, ap)
@@ -321,7 +316,7 @@ def _mean_ratios(o, ap, aq, a0p, a0q, d0):
     use_alt = exact_ok & (alt > -0.5) & (alt < 1e300)
     rho_m1 = o.where(use_alt, alt, o.where(near, (di - d0x) / (1 + o.where(near, d0x, 0.0)), o.expm1(li - l0x)))
     lrho = o.where(near | use_alt, o.log1p(o.where(near | use_alt, rho_m1, 0.0)), li - l0x)
-    return rho_m1, lrho, bp + ap_
+    return rho_m1, lrho, bp + ap_, bq + aq_
 
 
 def _pow2_inv(o, x):
