@@ -323,6 +323,8 @@ def same_kl(family, P, Q):
     dps = 60 + (2 * mag if family == "vonmises" else mag // 2)
     if family == "binomial" and P.get("n") == Q.get("n") == 0:  # one point mass each: D = 0 whatever p (even p = 1)
         return mp.mpf(0)
+    if family == "categorical" and _same_law(P["probs"], Q["probs"]):  # exactly proportional probabilities: D = 0
+        return mp.mpf(0)
     a = _same_prec(family, P, Q, dps)
     while True:
         step = 40 + mag // 2
@@ -338,6 +340,15 @@ def same_kl(family, P, Q):
         a, dps = b, dps + step
     _SAME_CACHE[key] = b
     return b
+
+
+def _same_law(p, q):
+    """Whether probs p and q are the same law after normalisation (exactly, in rationals)."""
+    from fractions import Fraction
+
+    fp, fq = [Fraction(x) for x in p], [Fraction(y) for y in q]
+    sp, sq = sum(fp), sum(fq)
+    return len(fp) == len(fq) and all(x * sq == y * sp for x, y in zip(fp, fq))
 
 
 def same_condition(family, P, Q, ref):

@@ -15,10 +15,10 @@ Tolerance (float64): relative error <= 1e-10, or 16 eps kappa where the problem'
 is worse, kappa = sum_i |theta_i dD/dtheta_i| / D over the scalar parameters (:func:`mpref.same_condition`):
 the error any backward-stable evaluation may make from one rounding of each input.  Float32 tensors
 are computed in float64 (float32 inputs are exact there) and rounded once: the float64 bound plus
-2^-24.  Categorical laws: probabilities that sum to 1 only to rounding define the law only to
-about k eps (k categories), and log-probabilities (torch's logits) hold each value only to eps
-relative, so an absolute 4 eps (k + sum p (|log p| + |log q|)) in the input's dtype is allowed on
-top (the reference renormalises the probabilities exactly).  Values below the smallest normal number may be off by the subnormal spacing.  Always: never
+2^-24.  Categorical laws are the probabilities kullback holds, renormalised exactly by the reference: no
+allowance beyond kappa for their sum's rounding (an absolute 4 eps (k + sum p (|log p| + |log q|)) was allowed
+until the fourth session and hid a first-order error of the sums' rounding: 0 for 1.05e-19).  Values below the
+smallest normal number may be off by the subnormal spacing.  Always: never
 NaN, never below 0, +inf exactly where the truth is +inf or above the dtype's largest number.
 
 Also: D(p||p) = 0 exactly; invariance under a common affine map (exact in floating point: a power-of-two
@@ -278,12 +278,13 @@ def check(got, f, P, Q, dtype):
     if got == math.inf:
         assert ref > top * (1 - 2.0**-24), "+inf where the truth is finite"
         return 0.0
-    if f == "categorical":  # probabilities that sum to 1 only to rounding define the law to k eps (see docstring)
-        eps_in = EPS64 if dtype == torch.float64 else 2.0**-23
-        if abs(mp.mpf(got) - ref) <= _categorical_slack(P, Q, eps_in):
-            return 0.0
     if ref == 0:
-        assert got == 0, "nonzero where the truth is 0"
+        if f == "categorical" and P != Q:
+            # different numbers for one law (exactly proportional probabilities): D is quadratic in the inputs there,
+            # so their rounding (and the sums') leaves up to ~ k eps^2 (k categories)
+            assert got <= 16 * len(P["probs"]) * EPS64**2, "far from 0 where the truth is 0"
+        else:
+            assert got == 0, "nonzero where the truth is 0"
         return 0.0
     err = float(abs(mp.mpf(got) - ref) / ref)
     tol = 1e-10 + (2.0**-24 if dtype == torch.float32 else 0.0)
@@ -294,14 +295,6 @@ def check(got, f, P, Q, dtype):
         tol += 16 * EPS64 * float(mpref.same_condition(f, P, Q, ref))
     assert err <= tol, f"relative error {err:.3g} > {tol:.3g}"
     return err
-
-
-def _categorical_slack(P, Q, eps_in):
-    """4 eps (k + sum_i p_i (|log p_i| + |log q_i|)): what the inputs' own rounding leaves undetermined
-    (probabilities summing to 1 only to k eps; log-probabilities held to eps relative)."""
-    sp, sq = math.fsum(P["probs"]), math.fsum(Q["probs"])
-    logs = sum(x / sp * (abs(math.log(x / sp)) + abs(math.log(y / sq))) for x, y in zip(P["probs"], Q["probs"]) if x > 0 and y > 0)
-    return 4 * eps_in * (len(P["probs"]) + logs)
 
 
 N = max(10, settings().max_examples // 5)  # per family and dtype: 10 in the bounded profile, 600 in the long one
@@ -409,14 +402,20 @@ EXACT_IN_SCIPY = [f for f in FAMILIES if f not in ("exponential", "gamma", "logn
 @given(data=hs.data())
 def test_torch_float64_and_scipy_agree(f, data):
     """One law, two spellings whose canonical parameters are the same numbers: the same value
-    (1e-13 relative: scipy.special and torch evaluate lgamma, digamma, i0e in their own ways)."""
+    (1e-13 relative: scipy.special and torch evaluate lgamma, digamma, i0e in their own ways; or 32 eps kappa where
+    the problem's conditioning magnifies their last-bit differences, e.g. Weibull with D = e^w, w = lnG(106) + ...:
+    a unit in the last place of w is 6e-14 of D)."""
     P, Q = data.draw(pair(f, 300))
     bt, bs = (build(f, P, "torch"), build(f, Q, "torch")), (build(f, P, "scipy"), build(f, Q, "scipy"))
     if None in bt or None in bs or bt[0][1] != bs[0][1] or bt[1][1] != bs[1][1]:
         return
     a, b = value(bt[0][0], bt[1][0]), value(bs[0][0], bs[1][0])
     note(f"{P} {Q}: torch {a!r} scipy {b!r}")
-    assert a == pytest.approx(b, rel=1e-13, abs=0) or a == b
+    if a == b or a == pytest.approx(b, rel=1e-13, abs=0):
+        return
+    kappa = float(mpref.same_condition(f, bt[0][1], bt[1][1], mpref.same_kl(f, bt[0][1], bt[1][1])))
+    note(f"kappa {kappa:.3g}")
+    assert a == pytest.approx(b, rel=max(1e-13, 32 * EPS64 * kappa), abs=0)
 
 
 # ---------------------------------------------------------------- the reference itself

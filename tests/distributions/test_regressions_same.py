@@ -415,3 +415,39 @@ def test_trigamma_differences_keep_their_digits(x, y):
     with mp.workdps(50):
         want = mp.psi(1, mp.mpf(x)) - mp.psi(1, mp.mpf(x) + mp.mpf(y))
     assert float(psi1_diff(Ops("numpy"), np.array(x), np.array(y))) == pytest.approx(float(want), rel=2e-15)
+
+
+def test_subnormal_von_mises_divergence_rounds_once():
+    """Concentrations 1e-155 apart by 1e-5 relative: D = 2.4999999999259e-321 (mpref.same_kl), a subnormal number.
+    The 16 Gauss-Legendre terms of the Bregman remainder were each subnormal and summed to 2.49e-321 (two spacings
+    off); they are now formed scaled by 2^200 and the sum rounded once."""
+    P, Q = {"loc": 0.0, "concentration": 1e-155}, {"loc": 0.0, "concentration": 9.999900000000002e-156}
+    ref = mpref.same_kl("vonmises", P, Q)
+    t = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    got = kb.kl(D.VonMises(t(P["loc"]), t(P["concentration"])), D.VonMises(t(Q["loc"]), t(Q["concentration"]))).item()
+    assert abs(mp.mpf(got) - ref) <= 5e-324
+
+
+@pytest.mark.parametrize(
+    "P, Q, old",
+    [
+        ([1e-300, 1.0], [1e-200, 1.0], 0.0),  # D = 1e-200
+        ([0.2, 0.3, 0.5], [0.2, 0.3 * (1 + 1e-9), 0.5], 0.0),  # D = 1.05e-19
+        ([1e-160, 1.0], [1e-170, 1.0], 2.302585092994033e-159),  # D = 2.2026e-159
+        ([0.9990009990009991, 0.0009990009990009992], [0.9990009990009989, 0.000999000999000999], None),  # D = 5.6e-36
+    ],
+)
+def test_categorical_near_and_tiny_differences_keep_their_digits(P, Q, old):
+    """sum p (log p - log q) of the normalised log-probabilities lost the sums' rounding at first order (k eps
+    absolute; the fuzzer's allowance hid it): 0 for 1e-200 and for 1.05e-19, 2.30e-159 for 2.20e-159. Now Csiszar's
+    relative-entropy terms p^ em(-r) with r from the held probabilities' ratios, shifted by log1p(sum(p - q)/Sq), to
+    1e-15 of mpref.same_kl on the probabilities kullback holds (torch's normalised ones)."""
+    from kullback.distributions import describe
+
+    t = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    p, q = D.Categorical(probs=t(P)), D.Categorical(probs=t(Q))
+    ref = mpref.same_kl("categorical", {"probs": describe(p).params["probs"].tolist()}, {"probs": describe(q).params["probs"].tolist()})
+    got = kb.kl(p, q).item()
+    assert got == pytest.approx(float(ref), rel=1e-15)
+    if old is not None:
+        assert old != pytest.approx(float(ref), rel=1e-2)  # what it was is far from the truth

@@ -7,7 +7,8 @@ __all__ = ["analytic"]
 
 def analytic(o, value, partials, *params):
     """value(o, *params), differentiated in torch by the closed-form partials(o, *params) instead of through the
-    value's own computation.
+    value's own computation (a partial given as None: the value does not depend on that input, and no gradient
+    flows back into it; a zero would still meet 0 * inf in the input's own chain, e.g. log 0).
 
     The values are regrouped into non-negative terms, series and branch selections (_ops), which keep their digits
     where the textbook formula cancels, but their derivatives by the chain rule do not: Gamma(2.9e28, 7.5e16) ||
@@ -41,8 +42,11 @@ def _function(torch):
                 params = ctx.saved_tensors
                 out = []
                 for i, g in enumerate(ctx.partials(*params)):
+                    if g is None or not ctx.needs_input_grad[2 + i]:  # None: no dependence (nothing flows back there)
+                        out.append(None)
+                        continue
                     gr = grad.reshape(tuple(grad.shape) + (1,) * (g.dim() - grad.dim()))
-                    out.append(gr * g if ctx.needs_input_grad[2 + i] else None)
+                    out.append(gr * g)
                 return (None, None, *out)
 
         _ANALYTIC["fn"] = _Analytic
