@@ -52,7 +52,7 @@ NAMES = {
     "normal": ("loc", "scale"), "lognormal": ("mu", "sigma"), "halfnormal": ("scale",), "exponential": ("rate",),
     "laplace": ("loc", "scale"), "uniform": ("low", "high"), "gumbel": ("loc", "scale"), "pareto": ("scale", "alpha"),
     "cauchy": ("loc", "scale"), "weibull": ("scale", "concentration"), "vonmises": ("loc", "concentration"),
-    "poisson": ("rate",), "bernoulli": ("p",), "binomial": ("p",), "geometric": ("p",),
+    "poisson": ("rate",), "bernoulli": ("p",), "binomial": ("p",), "geometric": ("p",), "cbernoulli": ("lam",),
 }  # fmt: skip
 _KW = {"validate_args": False}
 MAKE = {
@@ -71,6 +71,7 @@ MAKE = {
     "bernoulli": lambda t, P: TD.Bernoulli(probs=t[0], **_KW),
     "binomial": lambda t, P: TD.Binomial(torch.tensor(P["n"], dtype=torch.float64), probs=t[0], **_KW),
     "geometric": lambda t, P: TD.Geometric(probs=t[0], **_KW),
+    "cbernoulli": lambda t, P: TD.ContinuousBernoulli(probs=t[0], **_KW),
 }
 
 
@@ -209,11 +210,28 @@ def _geometric(P, Q):
     return {("p", "p"): [-mp.log((1 - p) / (1 - q)) / p**2], ("q", "p"): [-1 / q, (1 - p) / (p * (1 - q))]}
 
 
+def _cb_mean_var(lam):
+    """Mean and variance of the continuous Bernoulli law CB(lam) from its natural parameter eta = logit(lam):
+    A'(eta) = 1/(1 - e^-eta) - 1/eta, A''(eta) = 1/eta^2 - 1/(4 sinh^2(eta/2)) (A = log((e^eta - 1)/eta))."""
+    eta = mp.log(lam / (1 - lam))
+    if eta == 0:
+        return mp.mpf(1) / 2, mp.mpf(1) / 12
+    return 1 / (1 - mp.exp(-eta)) - 1 / eta, 1 / eta**2 - 1 / (4 * mp.sinh(eta / 2) ** 2)
+
+
+def _cbernoulli(P, Q):
+    # D = A(eta_q) - A(eta_p) - A'(eta_p)(eta_q - eta_p), d eta / d lam = 1/(lam (1 - lam))
+    lp, lq = P["lam"], Q["lam"]
+    (mean_p, var_p), (mean_q, _) = _cb_mean_var(lp), _cb_mean_var(lq)
+    deta = mp.log(lq / (1 - lq)) - mp.log(lp / (1 - lp))
+    return {("p", "lam"): [-var_p * deta / (lp * (1 - lp))], ("q", "lam"): [mean_q / (lq * (1 - lq)), -mean_p / (lq * (1 - lq))]}
+
+
 PARTIALS = {
     "normal": _normal, "lognormal": lambda P, Q: _normal(P, Q, "mu", "sigma"), "halfnormal": _halfnormal,
     "exponential": _exponential, "laplace": _laplace, "uniform": _uniform, "gumbel": _gumbel, "pareto": _pareto,
     "cauchy": _cauchy, "weibull": _weibull, "vonmises": _vonmises, "poisson": _poisson, "bernoulli": _bernoulli,
-    "binomial": _binomial, "geometric": _geometric,
+    "binomial": _binomial, "geometric": _geometric, "cbernoulli": _cbernoulli,
 }  # fmt: skip
 
 
@@ -263,6 +281,8 @@ def check_gradient(f, P, Q):
         return  # the near-pair strategy moved a probability out of [0, 1] (kb.kl refuses it: test_fuzz_same)
     if f == "uniform" and not all(D["low"] < D["high"] for D in (P, Q)):
         return  # an empty interval (refused)
+    if f == "cbernoulli" and not all(EPS <= D["lam"] <= 1 - EPS for D in (P, Q)):
+        return  # torch clamps probs to [eps, 1 - eps] (its clamp's gradient is 0 beyond)
     tp, tq = _leaves(f, P), _leaves(f, Q)
     val = kb.kl(MAKE[f](tp, P), MAKE[f](tq, Q))
     if not torch.isfinite(val):
@@ -318,6 +338,7 @@ ORDINARY = {
     "bernoulli": ({"p": 0.3}, {"p": 0.6}),
     "binomial": ({"n": 7.0, "p": 0.3}, {"n": 7.0, "p": 0.6}),
     "geometric": ({"p": 0.3, "start": 0.0}, {"p": 0.6, "start": 0.0}),
+    "cbernoulli": ({"lam": 0.3}, {"lam": 0.8}),
 }
 
 
@@ -355,6 +376,7 @@ def test_partials_are_derivatives_of_the_reference(f):
         ("uniform", {"low": 0.0, "high": 1e-154}, {"low": 0.0, "high": 1.0}),  # inf for 1e154
         ("vonmises", {"loc": 0.0, "concentration": 1e299}, {"loc": 0.0, "concentration": 3.3450525471840313e-10}),  # NaN
         ("weibull", {"concentration": 1000.0, "scale": 0.5}, {"concentration": 1e226, "scale": 1.0}),  # 9e-14 off, beyond its condition
+        ("cbernoulli", {"lam": 0.5625}, {"lam": 0.125}),  # 220 eps off
     ],
 )
 def test_gradient_regressions(f, P, Q):
