@@ -238,3 +238,24 @@ def test_kl_at_tiny_shapes_combines_the_multiples_of_elog(i):
     p, q, rel = ELOG_CASES[i][0](), ELOG_CASES[i][1](), ELOG_CASES[i][2]
     got = kb.kl(p, q)
     assert float(got) == pytest.approx(_ref(p, q), rel=rel)
+
+
+def test_normal_against_laplace_gradient_at_a_tiny_scale_is_not_nan():
+    """N(0, s) || Laplace(0.1, 1) at s = 1e-200: D = -log(2 pi e s^2)/2 + log 2 + E|X - 0.1|, E|X - c| =
+    s sqrt(2/pi) e^(-z^2/2) + d erf(z/sqrt 2) (d = -0.1, z = d/s = -1e199), so dD/ds = -1/s + (e^(-z^2/2) terms,
+    below e^-1e397) = -1e200 exactly as far as float64 goes, and dD/dmu = -1, dD/dloc_q = 1, dD/db = 1 - 0.1 = 0.9
+    (d/db [log 2b + 0.1/b] at b = 1). Autograd of the moment gave NaN in s (0 * inf where e^(-z^2/2) underflows)."""
+    t = lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True)  # noqa: E731
+    mu, s, m, b = t(0.0), t(1e-200), t(0.1), t(1.0)
+    val = kb.kl(torch.distributions.Normal(mu, s), torch.distributions.Laplace(m, b))
+    g = torch.autograd.grad(val, (mu, s, m, b))
+    assert [x.item() for x in g] == pytest.approx([-1.0, -1e200, 1.0, 0.9], rel=1e-14)
+
+
+def test_normal_against_a_narrow_far_gumbel_is_inf_not_nan():
+    """N(1.37e261, 6.9) || Gumbel(1, 2.1e-204): D = 6.4e464 (mpmath), beyond float64. The normal's log E e^(t(X - c))
+    = d t + (s t)^2 / 2 at t = -1/s was -inf + inf = NaN; now inf (found by the long profile of test_fuzz_cross)."""
+    p, q = st.norm(1.3741889225750054e261, 6.909376291203853), st.gumbel_r(1.0, 2.134416724708652e-204)
+    (fp, P), (fq, Q) = canonical(p), canonical(q)
+    assert reference(fp, P, fq, Q) > 1.7976931348623157e308
+    assert kb.kl(p, q) == math.inf

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._canonical import Dist
 from ._ops import EULER, LOG_2PI, _lgamma_corr, _psi_tail, lbeta, psi1_diff, psi_diff
 from ._same import _cb_parts
@@ -108,6 +110,34 @@ def _times(o, c, x):
     return o.where(v == 0, 0.0, v * o.where(v == 0, 1.0, x))
 
 
+def _exp_neg_ratio(o, x, s, cap=745.0):
+    """e^(-x/s) for x >= 0, s > 0; exactly 0, and with a zero derivative, where x >= cap s (it underflows there):
+    the quotient is formed on masked inputs, so that autograd meets no 0 * inf (Laplace at scale 1e-200:
+    d/ds [s e^(-x/s)] = e^(-x/s) (1 + x/s) was NaN)."""
+    small = x < cap * s
+    return o.where(small, o.exp(-o.where(small, x, 0.0) / o.where(small, s, 1.0)), 0.0)
+
+
+def _normal_eabs(o, d, s):
+    """E|X - c| for X ~ N(mu, s), d = mu - c: s sqrt(2/pi) e^(-z^2/2) + d erf(z/sqrt 2), z = d/s; |d| where |z| >= 40
+    (the first term is below e^-800 of s, erf is 1), with z formed on masked inputs: at s = 1e-200 the derivative
+    in s was 0 * inf = NaN."""
+    small = o.abs(d) < 40 * s
+    ds, ss = o.where(small, d, 0.0), o.where(small, s, 1.0)
+    z = ds / ss
+    inner = ss * math.sqrt(2 / math.pi) * o.exp(-0.5 * z * z) + ds * o.erf(z * math.sqrt(0.5))
+    return o.where(small, inner, o.abs(d))
+
+
+def _normal_log_mgf(o, d, s, t):
+    """log E e^(t (X - c)) = d t + (s t)^2 / 2 for X ~ N(mu, s), d = mu - c; where that is -inf + inf, the same as
+    t (d + (s t) s / 2), one product that overflows to -inf (N(1.4e261, 6.9) || Gumbel(1, 2.1e-204): NaN for a D of
+    6.4e464, now inf)."""
+    with np.errstate(invalid="ignore"):
+        a = d * t + 0.5 * (s * t) ** 2
+        return o.where(o.isnan(a), t * (d + 0.5 * (s * t) * s), a)
+
+
 def _erfcx(o, x):
     """The scaled complementary error function e^{x^2} erfc(x)."""
     return o.t.special.erfcx(x) if o.backend == "torch" else o.sc.erfcx(x)
@@ -128,8 +158,8 @@ def moments(o, d: Dist) -> Moments | None:
         m.entropy = 0.5 * (1 + LOG_2PI) + o.log(s)
         m.mean, m.std = mu, s
         _loc_scale(o, m, mu, s, inf)
-        m.eabs = lambda c: s * math.sqrt(2 / math.pi) * o.exp(-0.5 * ((mu - c) / s) ** 2) + (mu - c) * o.erf((mu - c) / (s * math.sqrt(2)))
-        m.log_mgf = lambda t, c=0.0: (mu - c) * t + 0.5 * (s * t) ** 2
+        m.eabs = lambda c: _normal_eabs(o, mu - c, s)
+        m.log_mgf = lambda t, c=0.0: _normal_log_mgf(o, mu - c, s, t)
     elif f == "exponential":
         lam = P["rate"]
         m.entropy = 1 - o.log(lam)
@@ -166,7 +196,7 @@ def moments(o, d: Dist) -> Moments | None:
         m.entropy = 1 + math.log(2) + o.log(b)
         m.mean, m.std = mu, math.sqrt(2) * b
         _loc_scale(o, m, mu, b, inf)
-        m.eabs = lambda c: o.abs(mu - c) + b * o.exp(-o.abs(mu - c) / b)
+        m.eabs = lambda c: o.abs(mu - c) + b * _exp_neg_ratio(o, o.abs(mu - c), b)
         m.log_mgf = lambda t, c=0.0: o.where(o.abs(t) * b < 1, (mu - c) * t - o.log1p(-((b * t) ** 2)), inf)
     elif f == "gumbel":
         mu, s = P["loc"], P["scale"]
