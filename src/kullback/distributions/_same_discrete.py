@@ -174,7 +174,11 @@ def _categorical_parts(o, pp, pq, lp, lq):
 
 
 def _categorical_value(o, pp, pq, lp, lq):
-    has, r, ph, qh, _, _ = _categorical_parts(o, pp, pq, lp, lq)
+    return _categorical_sum(o, *_categorical_parts(o, pp, pq, lp, lq)[:4])
+
+
+def _categorical_sum(o, has, r, ph, qh):
+    """sum of the relative-entropy terms p^ em(-r) (p^ (r - 1) + q^ where |r| > 1: no overflow of e^-r); q^ where p = 0."""
     small = o.abs(r) <= 1
     rs = o.where(small, r, 0.0)
     terms = o.where(small, ph * _em(o, -rs), ph * (r - 1) + qh)
@@ -188,7 +192,7 @@ def _categorical_partials(o, pp, pq, lp, lq):
     most negative float instead, so that the chain rule through torch's normalisation (probs = x / sum x, which
     multiplies it by x_j = 0) gives the other components their finite values rather than 0 * inf = NaN."""
     has, r, ph, qh, sp, sq = _categorical_parts(o, pp, pq, lp, lq)
-    D = _categorical_value(o, pp, pq, lp, lq)[..., None]
+    D = _categorical_sum(o, has, r, ph, qh)[..., None]
     g_p = o.where(has, (r - D) / sp[..., None], -1.7976931348623157e308)
     pos = pq > 0
     g_q = o.where(pos, (qh - ph) / o.where(pos, pq, 1.0), 1 / sq[..., None])
