@@ -55,24 +55,23 @@ NAMES = {
     "poisson": ("rate",), "bernoulli": ("p",), "binomial": ("p",), "geometric": ("p",), "cbernoulli": ("lam",),
 }  # fmt: skip
 _KW = {"validate_args": False}
-MAKE = {
-    "normal": lambda t, P: TD.Normal(*t, **_KW),
-    "lognormal": lambda t, P: TD.LogNormal(*t, **_KW),
-    "halfnormal": lambda t, P: TD.HalfNormal(*t, **_KW),
-    "exponential": lambda t, P: TD.Exponential(*t, **_KW),
-    "laplace": lambda t, P: TD.Laplace(*t, **_KW),
-    "uniform": lambda t, P: TD.Uniform(*t, **_KW),
-    "gumbel": lambda t, P: TD.Gumbel(*t, **_KW),
-    "pareto": lambda t, P: TD.Pareto(*t, **_KW),
-    "cauchy": lambda t, P: TD.Cauchy(*t, **_KW),
-    "weibull": lambda t, P: TD.Weibull(*t, **_KW),
-    "vonmises": lambda t, P: TD.VonMises(*t, **_KW),
-    "poisson": lambda t, P: TD.Poisson(*t, **_KW),
-    "bernoulli": lambda t, P: TD.Bernoulli(probs=t[0], **_KW),
-    "binomial": lambda t, P: TD.Binomial(torch.tensor(P["n"], dtype=torch.float64), probs=t[0], **_KW),
-    "geometric": lambda t, P: TD.Geometric(probs=t[0], **_KW),
-    "cbernoulli": lambda t, P: TD.ContinuousBernoulli(probs=t[0], **_KW),
-}
+# the torch class per family, its leaf tensors passed positionally in the order of NAMES; the probability families
+# by keyword (and the binomial with its fixed count)
+_CLASS = {
+    "normal": TD.Normal, "lognormal": TD.LogNormal, "halfnormal": TD.HalfNormal, "exponential": TD.Exponential,
+    "laplace": TD.Laplace, "uniform": TD.Uniform, "gumbel": TD.Gumbel, "pareto": TD.Pareto, "cauchy": TD.Cauchy,
+    "weibull": TD.Weibull, "vonmises": TD.VonMises, "poisson": TD.Poisson,
+}  # fmt: skip
+_BY_PROBS = {"bernoulli": TD.Bernoulli, "geometric": TD.Geometric, "cbernoulli": TD.ContinuousBernoulli}
+
+
+def make(f, t, P):
+    """The torch law of family f from leaf tensors t (and the drawn parameters P, for the binomial's count)."""
+    if f in _CLASS:
+        return _CLASS[f](*t, **_KW)
+    if f == "binomial":
+        return TD.Binomial(torch.tensor(P["n"], dtype=torch.float64), probs=t[0], **_KW)
+    return _BY_PROBS[f](probs=t[0], **_KW)
 
 
 def _sgn(x):
@@ -284,7 +283,7 @@ def check_gradient(f, P, Q):
     if f == "cbernoulli" and not all(EPS <= D["lam"] <= 1 - EPS for D in (P, Q)):
         return  # torch clamps probs to [eps, 1 - eps] (its clamp's gradient is 0 beyond)
     tp, tq = _leaves(f, P), _leaves(f, Q)
-    val = kb.kl(MAKE[f](tp, P), MAKE[f](tq, Q))
+    val = kb.kl(make(f, tp, P), make(f, tq, Q))
     if not torch.isfinite(val):
         return
     val.backward()
