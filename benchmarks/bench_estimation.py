@@ -8,7 +8,7 @@ is then exactly kullback's method="knn", k=1: the same number, checked in tests/
 Pairs: p = N(0, I_d), q = N(0.5 1, 1.44 R), R_ij = 0.5^|i-j| (closed-form truth, as coverage_estimation.py).
 Accuracy: RMSE over seeded repetitions (50 / 20 / 10 at n = 10^3 / 10^4 / 10^5: with 2 repetitions the
 last row said nothing; the RMSE's own relative standard error is about 1/sqrt(2 reps)). Speed: n = m =
-20 000, d = 5, best of 6 interleaved rounds (the peer 2). Scale: n = m = 10^6, d = 3 in a fresh subprocess: time, peak RSS (getrusage) and the
+20 000, d = 5, best of 10 interleaved rounds (the peer 5), also on one thread. Scale: n = m = 10^6, d = 3 in a fresh subprocess: time, peak RSS (getrusage) and the
 peak of NumPy allocations (tracemalloc; cKDTree's own C++ buffers are not traced).
 
     python benchmarks/bench_estimation.py [--quick] [--out docs/benchmarks-estimation.md]
@@ -66,12 +66,25 @@ def rmse_table(plan, peer_max_n):
     return rows
 
 
-def speed_table(n=20_000, d=5):
-    """Best of interleaved rounds (kb, kb auto, cKDTree floor, peer; the peer twice in all): the ratio is what travels."""
+def speed_table(n=20_000, d=5, rounds=10):
+    """Best of interleaved rounds (kb, kb on one thread, kb auto, cKDTree floor, peer every other round): the ratio
+    is what travels. The one-thread row compares the algorithms at the peer's n_jobs=1 (numba.set_num_threads(1))."""
+    import numba
+
     x, y, _ = draws(d, n, 0)
     kl_knn(x, y, k=1)  # numba's first call (compile or load the cache) outside the timing
+    threads = numba.get_num_threads()
+
+    def one_thread():
+        numba.set_num_threads(1)
+        try:
+            kl_knn(x, y, k=1)
+        finally:
+            numba.set_num_threads(threads)
+
     cases = {
-        "kb estimate, method='knn', k=1 (the peer's estimator, with jackknife interval)": lambda: kl_knn(x, y, k=1),
+        f"kb estimate, method='knn', k=1 (the peer's estimator, with jackknife interval; {threads} threads)": lambda: kl_knn(x, y, k=1),
+        "the same on 1 thread": one_thread,
         "kb estimate, method='auto' (ensemble)": lambda: kl_knn(x, y, method="auto"),
         "scipy cKDTree (workers=-1): build both trees + the same two 3-neighbour searches, nothing else": lambda: (
             cKDTree(x).query(x, k=4, workers=-1),
@@ -80,16 +93,19 @@ def speed_table(n=20_000, d=5):
     }
     best = dict.fromkeys(cases, np.inf)
     t_peer = np.inf
-    for r in range(6):
+    for r in range(rounds):
         for label, fn in cases.items():
             t0 = time.perf_counter()
             fn()
             best[label] = min(best[label], time.perf_counter() - t0)
-        if ud is not None and r % 3 == 0:
+        if ud is not None and r % 2 == 0:
             t0 = time.perf_counter()
             ud.estimate(x, y, 1)
             t_peer = min(t_peer, time.perf_counter() - t0)
-    rows = ["| case (n = m = 20 000, d = 5) | seconds | peer / case |", "|---|---:|---:|"]
+    rows = [
+        f"| case (n = m = {n:,}, d = {d}; best of {rounds} rounds, the peer {(rounds + 1) // 2}) | seconds | peer / case |",
+        "|---|---:|---:|",
+    ]
     rows += [f"| {label} | {t:.3f} | {t_peer / t:.1f}x |" for label, t in best.items()]
     rows.append(f"| universal-divergence estimate(X, Y, k=1), n_jobs=1 | {t_peer:.3f} | 1x |")
     for r in rows:
