@@ -75,7 +75,7 @@ def test_ties_and_duplicates(use_numba):
 @pytest.mark.fuzz
 @given(
     n=hs.integers(2, 200),
-    d=hs.integers(1, 7),
+    d=hs.integers(1, 10),  # both the versions compiled per d (d <= 8) and the one shared by larger d
     k=hs.integers(1, 12),
     scale=hs.sampled_from([2.0**-1000, 2.0**-30, 1.0, 2.0**30, 2.0**500]),  # exact scalings
     grid=hs.sampled_from([0, 1, 3]),
@@ -121,3 +121,10 @@ def test_too_many_neighbours_refused():
     t = Tree(np.zeros((3, 2)) + np.arange(3)[:, None])
     with pytest.raises(ValueError, match="k = 3 neighbours asked of a tree of 3 points"):
         t.query(t.data, 3, skip_self=True)
+
+
+def test_queries_of_another_dimension_refused():
+    """Queries must have the tree's dimension (the compiled search reads d coordinates of each)."""
+    t = Tree(np.random.default_rng(0).standard_normal((20, 3)))
+    with pytest.raises(ValueError, match=r"queries of shape \(4, 2\) asked of a tree of 3-dimensional points"):
+        t.query(np.zeros((4, 2)), 1)

@@ -37,3 +37,24 @@ def test_loo_shift_matches_deletion():
     shift = loo_shift(np.log(dist), idx, w, len(x))
     brute = np.array([total(np.delete(x, j, axis=0)) - total(x) for j in range(len(x))])
     assert np.allclose(shift, brute, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [1, 2, 7, 30])
+def test_loo_shift_compiled_and_numpy_agree(K, monkeypatch):
+    """The numba scatter and the NumPy formula (cumsum + bincount, used without numba) give the same shifts.
+
+    Both sum the same products in a different order: equal to a few ulps of the largest shift."""
+    from kullback import _kernels
+
+    if not _kernels.available():
+        pytest.skip("numba is not importable")
+    g = np.random.default_rng(K)
+    x = g.standard_normal((500, 3))
+    dist, idx = cKDTree(x).query(x, k=K + 2)
+    L, idx = np.log(dist[:, 1:]), idx[:, 1:]  # own row left out
+    w = g.standard_normal(K)
+    compiled = loo_shift(L, idx, w, len(x))
+    monkeypatch.setattr(_kernels, "available", lambda: False)
+    plain = loo_shift(L, idx, w, len(x))
+    assert np.abs(compiled).max() > 0
+    np.testing.assert_allclose(compiled, plain, rtol=0, atol=64 * np.finfo(float).eps * np.abs(plain).max())
