@@ -58,3 +58,9 @@ def test_loo_shift_compiled_and_numpy_agree(K, monkeypatch):
     plain = loo_shift(L, idx, w, len(x))
     assert np.abs(compiled).max() > 0
     np.testing.assert_allclose(compiled, plain, rtol=0, atol=64 * np.finfo(float).eps * np.abs(plain).max())
+
+
+def test_loo_shift_refuses_too_few_neighbours():
+    """K weights need K + 1 neighbours per point (the compiled loop would read past the row otherwise)."""
+    with pytest.raises(ValueError, match="needs K \\+ 1 = 3 neighbours per point; got 2"):
+        loo_shift(np.zeros((4, 2)), np.zeros((4, 2), dtype=np.int64), np.ones(2), 4)

@@ -50,6 +50,9 @@ def loo_shift(logdist: np.ndarray, index: np.ndarray, w: np.ndarray, n_targets: 
     sum_{k >= r} w_k (log r_{k+1} - log r_k). Exact, O(n K), used by the jackknife variance.
     """
     K = len(w)
+    if logdist.shape[1] < K + 1 or index.shape[1] < K:
+        msg = f"loo_shift needs K + 1 = {K + 1} neighbours per point; got {logdist.shape[1]}"
+        raise ValueError(msg)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if _kernels.available():
         _compile()
