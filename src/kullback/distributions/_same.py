@@ -636,7 +636,17 @@ def _cb_parts(o, lam):
     ld = o.where(small, 0.25, lam)
     at = 0.5 * (o.log1p(-ld) - o.log(ld))
     log_c_d = o.log(2 * at / ud)
-    fu_d = (1 / at - 1 / ud) / ud
+    # f/u = (1/atanh(u) - 1/u)/u cancels 3/u^2 of its digits as written (7500 eps at |u| = 0.02; its derivative
+    # in torch 5e-11 relative at lam = 0.475): below |u| = 1/2 it is -S/(u atanh(u)), S = (atanh(u) - u)/u =
+    # sum_k u^2k/(2k + 1) (A&S 4.6.22), 28 terms (u^2 <= 1/4: the rest below 1e-17), nothing cancelling
+    mid = o.abs(ud) < 0.5
+    um = o.where(mid, ud, 0.25)
+    u2m = um * um
+    S = 1 / 57 + 0 * u2m
+    for k in range(27, 0, -1):
+        S = 1 / (2 * k + 1) + u2m * S
+    S = u2m * S
+    fu_d = o.where(mid, -S / (um * o.where(mid, at, 1.0)), (1 / at - 1 / ud) / ud)
     log_c = o.where(small, log_c_s, log_c_d)
     fu = o.where(small, fu_s, fu_d)
     f = fu * u
