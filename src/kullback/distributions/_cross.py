@@ -288,18 +288,29 @@ def moments(o, d: Dist) -> Moments | None:
     return m
 
 
-def _elog_uniform(o, a, b):
-    """E log Y for Y ~ U(a, b), 0 <= a < b: (b log b - a log a)/(b - a) - 1 = log b - 1 - (a/w) log1p(-w/b), w = b - a.
+def _log_ratio(o, a, b):
+    """log(a/b) for 0 < a < b: log1p(-(b - a)/b) from b/2 up, where the difference of the two logs loses
+    digits (4e-9 of it on an interval 9e-9 wide at 1.16), log a - log b below (there (b - a)/b rounds to 1
+    at a = 1e-300)."""
+    upper = a >= 0.5 * b
+    return o.where(upper, o.log1p(-o.where(upper, b - a, 0.0) / b), o.log(a) - o.log(b))
+
+
+def _elog_uniform(o, a, b, at0, log_ratio):
+    """E log Y for Y ~ U(a, b), 0 <= a < b: (b log b - a log a)/(b - a) - 1 = log b - 1 - (a/w) log(a/b), w = b - a,
+    with ``at0`` = (a == 0) and ``log_ratio`` = :func:`_log_ratio` at a (any positive stand-in where a = 0).
 
     The first form loses the digits of b log b / w (U(8.3844030356366, 8.3844030356426): E log X off by 1e-4, and
     with it dD/dalpha against a Pareto); the second is exact to rounding (its -1 + (a/w) (w/b + ...) cancels to
-    within eps of E log Y, not of b log b / w). log(a/b) is log1p(-w/b) above b/2 and log a - log b below (w/b
-    rounds to 1 at a = 1e-300). At a = 0 it is log b - 1, formed without 0 * log 0."""
-    at0 = a == 0
+    within eps of E log Y, not of b log b / w). At a = 0 it is log b - 1, formed without 0 * log 0."""
     a_ = o.where(at0, 0.5 * b, a)
-    w = b - a_
-    log_ratio = o.where(a_ < 0.5 * b, o.log(a_) - o.log(b), o.log1p(-o.where(a_ < 0.5 * b, 0.0, w) / b))  # log(a/b)
-    return o.log(b) - 1 + o.where(at0, 0.0, -(a_ / w) * log_ratio)
+    return o.log(b) - 1 + o.where(at0, 0.0, -(a_ / (b - a_)) * log_ratio)
+
+
+def _elog_interval(o, a, b):
+    """E log Y for Y ~ U(a, b), 0 <= a < b (:func:`_elog_uniform` with its own log(a/b))."""
+    at0 = a == 0
+    return _elog_uniform(o, a, b, at0, _log_ratio(o, o.where(at0, 0.5 * b, a), b))
 
 
 def _uniform(o, m, lo, hi):
@@ -310,9 +321,12 @@ def _uniform(o, m, lo, hi):
     m.dmean = lambda c: 0.5 * ((lo - c) + (hi - c))
     # for 0 <= lo: E log X = (hi log hi - lo log lo)/w - 1 (where lo < 0 the support check decides first)
     pos_lo = o.maximum(lo, 0 * lo)
-    m.elog = _elog_uniform(o, pos_lo, hi)
+    # log(lo/hi), shared by E log X and E X^c (0 at lo = 0 stands in: those terms are masked there)
+    at0 = pos_lo == 0
+    log_ratio = _log_ratio(o, o.where(at0, 0.5 * hi, pos_lo), hi)
+    m.elog = _elog_uniform(o, pos_lo, hi, at0, log_ratio)
     one_m_hi = o.maximum(1 - hi, 0 * hi)
-    m.elog1m = _elog_uniform(o, one_m_hi, 1 - lo)
+    m.elog1m = _elog_interval(o, one_m_hi, 1 - lo)
 
     def eabs(c):
         # E|X - c| = ((hi - c)^2 + (c - lo)^2) / (2w) inside [lo, hi], |E X - c| outside; each square divided by w
@@ -326,16 +340,11 @@ def _uniform(o, m, lo, hi):
     m.eabs = eabs
     # E X^c = (hi^(c+1) - lo^(c+1)) / ((c+1) w) for 0 <= lo (where lo < 0 the support check decides first);
     # log(1 - (lo/hi)^(c+1)) is exactly 0 at lo = 0, formed without log 0: its derivative in c was 0 * -inf = NaN
-    # (torch: U(0, 0.1) || Weibull(0.1, 0.05) gave a NaN gradient in the concentration for -19.9)
-    at0 = pos_lo == 0
-    # log(lo/hi): as log1p(-(hi - lo)/hi) above hi/2 (the difference of the two logs lost 4e-9 of it on a uniform
-    # 9e-9 wide at 1.16, and with it E X^c: dD/dscale against a Weibull 16% off)
-    lo_s = o.where(at0, 1.0, pos_lo)
-    upper = lo_s >= 0.5 * hi
-    log_ratio = o.where(upper, o.log1p(-o.where(upper, hi - lo_s, 0.0) / hi), o.log(lo_s) - o.log(hi))
+    # (torch: U(0, 0.1) || Weibull(0.1, 0.05) gave a NaN gradient in the concentration for -19.9); log(lo/hi) as
+    # _log_ratio (the difference of the two logs made dD/dscale against a Weibull 16% off on a narrow uniform)
 
     def log_epow(c):
-        tail = o.where(at0, 0.0, o.log(-o.expm1((c + 1) * o.where(at0, -1.0, log_ratio))))
+        tail = o.where(at0, 0.0, o.log(-o.expm1((c + 1) * log_ratio)))
         return (c + 1) * o.log(hi) + tail - o.log(c + 1) - o.log(w)
 
     m.log_epow = log_epow
