@@ -18,6 +18,8 @@ logits, and a value exact to rounding where p is close to q.
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["gaussian_kl", "kl_logits", "kl_logprob", "REDUCTIONS"]
 
 REDUCTIONS = ("none", "sum", "mean", "batchmean")
@@ -200,8 +202,10 @@ def kl_logits(logits_p, logits_q, *, temperature=1.0, axis=-1, reduction="batchm
     lp = _log_softmax(xp, lp / temperature, axis)
     lq = _log_softmax(xp, lq / temperature, axis)
     p_zero = xp.isinf(lp)  # log p = -inf: p = 0, the term is 0
-    diff = xp.where(p_zero, 0.0, lp - xp.where(p_zero, 0.0, lq))
-    terms = xp.exp(lp) * diff
+    q_zero = xp.isinf(lq) & ~p_zero  # q = 0 < p (even where e^log p underflows): the term is inf
+    safe = p_zero | q_zero
+    diff = xp.where(safe, 0.0, lp - xp.where(safe, 0.0, lq))
+    terms = xp.where(q_zero, math.inf, xp.exp(lp) * diff)
     shape = tuple(terms.shape)
     per = xp.sum(terms, axis=axis)
     return _reduce(xp, per, reduction, _batch(shape), _size(shape))

@@ -50,7 +50,7 @@ class Target:
 
     @property
     def law_is_empirical(self) -> bool:
-        return self.kind == "distribution" and type(getattr(self.law, "dist", None)).__name__ == "rv_sample"
+        return self.kind == "distribution" and _empirical(self.law) is not None
 
     def scipy_view(self):
         return distributions.describe(self.law, "target").scalar_scipy()
@@ -72,8 +72,9 @@ def _law(law) -> Target:
         dim = int(np.shape(d.params["loc"])[-1]) if d.family == "mvn" else int(np.shape(next(iter(d.params.values())))[-1])
         return Target("distribution", law, None, d.kind, dim, np.zeros(1), np.ones(1))
     view = d.scalar_scipy()
-    if type(getattr(view, "dist", None)).__name__ == "rv_sample":
-        pts, w = np.asarray(view.dist.xk, dtype=np.float64), np.asarray(view.dist.pk, dtype=np.float64)
+    emp = _empirical(view)
+    if emp is not None:
+        pts, w = np.asarray(emp.xk, dtype=np.float64), np.asarray(emp.pk, dtype=np.float64)
     else:
         u = (np.arange(_GRID) + 0.5) / _GRID
         with np.errstate(all="ignore"):
@@ -81,6 +82,14 @@ def _law(law) -> Target:
         keep = np.isfinite(pts)
         pts, w = pts[keep], np.full(int(keep.sum()), 1.0 / max(int(keep.sum()), 1))
     return Target("distribution", law, None, d.kind, 0, pts, w / w.sum())
+
+
+def _empirical(law):
+    """The rv_sample behind an empirical law (``st.rv_discrete(values=...)``, frozen or not), or None."""
+    for obj in (law, getattr(law, "dist", None)):
+        if type(obj).__name__ == "rv_sample":
+            return obj
+    return None
 
 
 def _samples(x) -> Target:
