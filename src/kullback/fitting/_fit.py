@@ -340,24 +340,34 @@ def _diagnostics(objective: Objective, runs: list, best: dict) -> dict:
 
 def _kl_at(T: Target, fam: Family, law, direction: str, base):
     """The divergence at the fit: exact for a law, an Estimate (with the k/n optimism added) from samples."""
-    from .. import _api
     from ..estimation._dispatch import estimate_kl
 
-    scale = 1.0 if base is None else math.log(base)
     if T.kind == "distribution":
-        value = _api.kl(T.law, law) if direction == "forward" else _api.kl(law, T.law)
-        value = float(value.detach()) if hasattr(value, "detach") else float(value)
-        return value / scale
-    est = estimate_kl(T.x, law)
-    k, n = len(fam.free), T.x.shape[0]
+        return exact_kl(T, law, direction, base)
+    return shifted(estimate_kl(T.x, law), len(fam.free), T.x.shape[0], base)
+
+
+def exact_kl(T: Target, law, direction: str, base) -> float:
+    """kb.kl between the target law and q in the fit's direction, as a float in ``base``."""
+    from .. import _api
+
+    value = _api.kl(T.law, law) if direction == "forward" else _api.kl(law, T.law)
+    value = float(value.detach()) if hasattr(value, "detach") else float(value)
+    return value / (1.0 if base is None else math.log(base))
+
+
+def shifted(est, k: int, n: int, base):
+    """The estimate of D(data||q) for q fitted on the same n points: the in-sample value plus k/n
+    (Akaike 1973), in ``base``; the interval's lower end stays 0 where the in-sample one was cut there."""
+    scale = 1.0 if base is None else math.log(base)
     shift = k / n
-    details = {**est.details, "in_sample": est.value, "optimism_correction": shift, "fitted_parameters": k}
     lo, hi = est.ci
+    details = {**est.details, "in_sample": est.value, "optimism_correction": shift, "fitted_parameters": k}
     return dataclasses.replace(
         est,
         value=(est.value + shift) / scale,
         stderr=est.stderr / scale,
-        ci=((lo + shift) / scale, (hi + shift) / scale),
+        ci=((lo + shift if lo > 0 else 0.0) / scale, (hi + shift) / scale),
         details=details,
         interval=est.interval + f", shifted by k/n = {k}/{n} (parameters fitted on the sample)",
     )

@@ -12,11 +12,10 @@ Both directions have closed forms for a Gaussian target (Bishop 2006, sec. 10.1.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import scipy.stats as st
 
+from ._fit import exact_kl, shifted
 from ._result import Fit
 from ._target import Target
 
@@ -64,22 +63,10 @@ def _moments(T: Target):
 
 
 def _kl(T: Target, law, direction: str, family: str, base):
-    import math
-
-    from .. import _api
     from ..estimation._dispatch import estimate_kl
 
-    scale = 1.0 if base is None else math.log(base)
     if T.kind == "distribution":
-        v = _api.kl(T.law, law) if direction == "forward" else _api.kl(law, T.law)
-        v = float(v.detach()) if hasattr(v, "detach") else float(v)
-        return v / scale
+        return exact_kl(T, law, direction, base)
     n, d = T.x.shape
     k = 2 * d if family == "meanfield" else d + d * (d + 1) // 2
-    est = estimate_kl(T.x, law)
-    lo, hi = est.ci
-    shift = k / n
-    details = {**est.details, "in_sample": est.value, "optimism_correction": shift, "fitted_parameters": k}
-    return dataclasses.replace(
-        est, value=(est.value + shift) / scale, stderr=est.stderr / scale, ci=((lo + shift) / scale, (hi + shift) / scale), details=details
-    )
+    return shifted(estimate_kl(T.x, law), k, n, base)
