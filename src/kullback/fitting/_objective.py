@@ -56,8 +56,11 @@ class Objective:
         self.evaluations += 1
         try:
             with _quiet():
-                v = self.law_value(self.family.build(self.family.values(u)))
-            v = float(v)
+                values = self.family.values(u)
+                if self.target.kind == "samples" and self.family.backend == "scipy":
+                    v = -float(np.mean(self.family.logpdf(values, self.target.x)))
+                else:
+                    v = float(self.law_value(self.family.build(values)))
         except (ValueError, FloatingPointError, OverflowError, ZeroDivisionError, RuntimeError) as exc:
             self.last_error = str(exc)
             return math.inf
