@@ -29,6 +29,7 @@ _LAZY = {
     "TieWarning": ".estimation._ties",
     "fit": ".fitting._fit",
     "rank": ".fitting._rank",
+    "vi": ".fitting._vi",
     "Fit": ".fitting._result",
     "Ranking": ".fitting._result",
 }

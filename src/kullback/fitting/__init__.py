@@ -9,5 +9,6 @@ information they lose.  Both return :class:`Fit` results (``kb.vi`` returns the 
 from ._fit import fit
 from ._rank import rank
 from ._result import Fit, Ranking
+from ._vi import vi
 
-__all__ = ["fit", "rank", "Fit", "Ranking"]
+__all__ = ["fit", "rank", "Fit", "Ranking", "vi"]
