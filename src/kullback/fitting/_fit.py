@@ -121,7 +121,7 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     objective = Objective(T, fam, direction)
     start = _start(T, fam, init, objective)
     runs = [_run(objective, fam, u0) for u0 in _starts(T, fam, start, direction)]
-    if direction == "forward" and not any(r["success"] for r in runs):
+    if not any(math.isfinite(r["fun"]) for r in runs):  # the start is outside the support: try around it
         runs += [_run(objective, fam, u0) for u0 in _perturbed(start)]
     best = min(runs, key=lambda r: (not math.isfinite(r["fun"]), not r["success"], r["fun"]))
     diagnostics = _diagnostics(objective, runs, best)

@@ -24,7 +24,7 @@ from .._warnings import AccuracyWarning
 __all__ = ["Objective", "minimise"]
 
 _BIG = 1e30  # stands in for +inf inside L-BFGS-B, whose line search then steps back
-_MAXITER = 500
+_MAXITER = 200
 _GTOL = 1e-6  # converged: max |df/du_i| <= _GTOL max(1, |f|) in the unconstrained parameters
 
 
