@@ -115,7 +115,7 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     if T.kind == "samples" and direction == "reverse":
         msg = (
             "`direction='reverse'` minimises D(q||target), which needs the target's density; samples have none. "
-            "Fit forward (maximum likelihood), give the target as a distribution object, or use kb.vi with a log density"
+            "Fit forward (maximum likelihood) or give the target as a distribution object"
         )
         raise ValueError(msg)
     objective = Objective(T, fam, direction)
