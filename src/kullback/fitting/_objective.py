@@ -161,7 +161,7 @@ def minimise(objective: Objective, u0: np.ndarray) -> dict:
 
         jac = True
     # gtol as the convergence test below: a start that is already a minimum (scipy's own fit) costs one gradient
-    options = {"maxiter": _MAXITER, "ftol": 1e-13, "gtol": _GTOL * max(1.0, abs(f0))}
+    options = {"maxiter": _MAXITER, "ftol": 1e-13, "gtol": _GTOL}
     res = minimize(fun, u0, jac=jac, method="L-BFGS-B", options=options)
     f = objective(res.x)
     g = float(np.max(np.abs(res.jac))) if res.jac is not None and res.jac.size else 0.0  # L-BFGS-B's own norm (max |g_i|)
