@@ -163,11 +163,16 @@ def gaussian_kl(mu, logvar, mu_q=0.0, logvar_q=0.0, *, reduction="batchmean"):
     >>> round(float(gaussian_kl(np.array([[1.0, 0.0]]), np.array([[0.0, np.log(4.0)]]))), 7)  # ½ + ½(4 - 1 - log 4)
     1.3068528
     """
+    import numpy as np
+
     _check_reduction(reduction)
     xp, (mu, logvar, mu_q, logvar_q) = _namespace(mu, logvar, mu_q, logvar_q)
     d = logvar - logvar_q
-    term = 0.5 * (_expm1mx(xp, d) + (mu - mu_q) ** 2 * xp.exp(-logvar_q + 0.0 * mu))
-    shape = tuple(term.shape)
+    dm = mu - mu_q
+    # a scalar prior (the VAE's N(0, I)) scales by a number: no tensor of e^-logvar_q is formed or kept
+    inv_var_q = math.exp(-logvar_q) if isinstance(logvar_q, float) else xp.exp(-logvar_q)
+    term = 0.5 * (_expm1mx(xp, d) + dm**2 * inv_var_q)
+    shape = tuple(np.broadcast_shapes(tuple(d.shape), tuple(dm.shape)))
     per = xp.sum(term, axis=-1)
     return _reduce(xp, per, reduction, _batch(shape), _size(shape))
 
