@@ -29,7 +29,7 @@ def fit_gaussian(T: Target, family: str, *, direction: str, fixed=None, init=Non
         raise ValueError(msg)
     if T.kind == "samples":
         if direction == "reverse":
-            msg = "`direction='reverse'` needs the target's density; samples have none. Fit forward, or use kb.vi with a log density"
+            msg = "`direction='reverse'` needs the target's density; samples have none. Fit forward, or give the target as a law"
             raise ValueError(msg)
         mean, cov = T.x.mean(axis=0), np.cov(T.x, rowvar=False, bias=True)
         how = "sample mean and covariance (maximum likelihood)"
@@ -55,7 +55,7 @@ def _moments(T: Target):
     if d.family != "mvn":
         msg = (
             f"family='gaussian'/'meanfield' fits a multivariate target given as samples or a multivariate normal law; "
-            f"got a {d.family} law. Draw samples from it (target.rvs(n)) or use kb.vi with its log density"
+            f"got a {d.family} law. Draw samples from it (target.rvs(n)) and fit those"
         )
         raise TypeError(msg)
     L = _host(d.params["scale_tril"])
