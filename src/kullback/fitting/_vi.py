@@ -115,6 +115,7 @@ def vi(log_density, dim, *, family="gaussian", transform=None, steps=None, rng=N
     import torch
 
     from ..estimation._access import as_generator
+    from ._fit import _one_blas_thread
     from ._vi_engine import Engine
     from ._vi_family import family_of
     from ._vi_target import target_of
@@ -127,8 +128,9 @@ def vi(log_density, dim, *, family="gaussian", transform=None, steps=None, rng=N
     T = target_of(log_density, dim, transform, torch, rng)
     E = Engine(T, F, rng, steps)
     try:
-        theta0, start = E.start()
-        theta, converged, reason, score = E.stages(theta0)
+        with _one_blas_thread():  # w25's finding: threaded OpenBLAS on L-BFGS-B's small matrices is slow on a loaded machine
+            theta0, start = E.start()
+            theta, converged, reason, score = E.stages(theta0)
     except FloatingPointError as exc:
         msg = f"`log_density`: {exc}"
         raise ValueError(msg) from exc

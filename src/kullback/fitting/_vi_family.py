@@ -31,34 +31,45 @@ class Gaussian:
         self.d, self.torch = dim, torch
         self.rows, self.cols = np.tril_indices(dim, -1)
         self.size = 2 * dim + len(self.rows)
+        self.precondition(np.zeros(dim), np.eye(dim))
+
+    def precondition(self, a, cov):
+        """Work in u with z = a + B u, B = chol(cov): m = a + B m_u, L = B L_u (lower triangular times lower triangular)."""
+        self.a, self.B = np.asarray(a, dtype=np.float64), np.linalg.cholesky(cov)
+        self._a, self._B = self.torch.as_tensor(self.a), self.torch.as_tensor(self.B)
+        self._log_det_B = float(np.sum(np.log(np.diag(self.B))))
 
     def init(self, mean, cov):
-        L = np.linalg.cholesky(cov)
-        return np.concatenate([mean, np.log(np.diag(L)), L[self.rows, self.cols]])
+        L = np.linalg.solve(self.B, np.linalg.cholesky(cov))
+        m = np.linalg.solve(self.B, mean - self.a)
+        return np.concatenate([m, np.log(np.diag(L)), L[self.rows, self.cols]])
+
+    def mean(self, theta):
+        return self._a + self._B @ theta[: self.d]
 
     def scale_tril(self, theta):
         torch, d = self.torch, self.d
         L = torch.diag_embed(torch.exp(theta[d : 2 * d]))
         if len(self.rows):
             L = L.index_put((torch.as_tensor(self.rows), torch.as_tensor(self.cols)), theta[2 * d :])
-        return L
+        return self._B @ L
 
     def draw(self, theta, eps):
         """z = m + L eps for the rows of eps (n, d)."""
-        return theta[: self.d] + eps @ self.scale_tril(theta).T
+        return self.mean(theta) + eps @ self.scale_tril(theta).T
 
     def entropy(self, theta):
-        return theta[self.d : 2 * self.d].sum() + 0.5 * self.d * (1 + _LOG_2PI)
+        return theta[self.d : 2 * self.d].sum() + self._log_det_B + 0.5 * self.d * (1 + _LOG_2PI)
 
     def log_q(self, theta, z):
         return self.law(theta).log_prob(z)
 
     def law(self, theta):
-        return self.torch.distributions.MultivariateNormal(theta[: self.d], scale_tril=self.scale_tril(theta))
+        return self.torch.distributions.MultivariateNormal(self.mean(theta), scale_tril=self.scale_tril(theta))
 
     def params(self, theta):
         L = self.scale_tril(theta).detach().numpy()
-        return {"mean": theta[: self.d].detach().numpy().copy(), "cov": L @ L.T}
+        return {"mean": self.mean(theta).detach().numpy().copy(), "cov": L @ L.T}
 
 
 class MeanField(Gaussian):
@@ -69,24 +80,39 @@ class MeanField(Gaussian):
     def __init__(self, dim, torch):
         self.d, self.torch = dim, torch
         self.size = 2 * dim
+        self.precondition(np.zeros(dim), np.eye(dim))
+
+    def precondition(self, a, cov):
+        """Work in u with z_i = a_i + b_i u_i, b_i^2 = 1 / precision_ii of cov (the mean-field optimum for a Gaussian)."""
+        self.a = np.asarray(a, dtype=np.float64)
+        self.b = np.sqrt(1.0 / np.diag(np.linalg.inv(cov)))
+        self._a, self._b = self.torch.as_tensor(self.a), self.torch.as_tensor(self.b)
+        self._log_det_B = float(np.sum(np.log(self.b)))
 
     def init(self, mean, cov):
         # the mean-field optimum for a Gaussian target has variances 1 / precision_ii (Bishop eq. 10.13)
-        return np.concatenate([mean, -0.5 * np.log(np.diag(np.linalg.inv(cov)))])
+        s = np.sqrt(1.0 / np.diag(np.linalg.inv(cov)))
+        return np.concatenate([(mean - self.a) / self.b, np.log(s / self.b)])
+
+    def mean(self, theta):
+        return self._a + self._b * theta[: self.d]
+
+    def scale(self, theta):
+        return self._b * self.torch.exp(theta[self.d :])
 
     def scale_tril(self, theta):
-        return self.torch.diag(self.torch.exp(theta[self.d :]))
+        return self.torch.diag(self.scale(theta))
 
     def draw(self, theta, eps):
-        return theta[: self.d] + eps * self.torch.exp(theta[self.d :])
+        return self.mean(theta) + eps * self.scale(theta)
 
     def law(self, theta):
         D = self.torch.distributions
-        return D.Independent(D.Normal(theta[: self.d], self.torch.exp(theta[self.d :])), 1)
+        return D.Independent(D.Normal(self.mean(theta), self.scale(theta)), 1)
 
     def params(self, theta):
-        s = self.torch.exp(theta[self.d :]).detach().numpy()
-        return {"mean": theta[: self.d].detach().numpy().copy(), "cov": np.diag(s**2)}
+        s = self.scale(theta).detach().numpy()
+        return {"mean": self.mean(theta).detach().numpy().copy(), "cov": np.diag(s**2)}
 
 
 class TorchClass:
@@ -103,6 +129,9 @@ class TorchClass:
         self.names = names
         self.maps = [biject_to(cls.arg_constraints[k]) for k in names]
         self.size = dim * len(names)
+
+    def precondition(self, a, cov):
+        """No preconditioner: each parameter is mapped from R by its own bijection."""
 
     def init(self, mean, cov):
         sd = np.sqrt(np.diag(cov))
