@@ -68,7 +68,10 @@ def run_svi(post, guide_name):
     svi = SVI(model, guide, numpyro.optim.Adam(SVI_LR), Trace_ELBO())
     t = time.perf_counter()
     res = svi.run(jax.random.PRNGKey(0), SVI_STEPS, progress_bar=False)
-    q = guide.get_posterior(res.params)
+    if guide_name == "AutoNormal":  # its q: independent normals at the site's loc and scale
+        q = dist.Normal(res.params["z_auto_loc"], res.params["z_auto_scale"]).to_event(1)
+    else:
+        q = guide.get_posterior(res.params)
     z = q.sample(jax.random.PRNGKey(1), (DRAWS,))
     z.block_until_ready()
     wall = time.perf_counter() - t
@@ -83,7 +86,8 @@ def run_pathfinder(post):
 
     lp = post.density(jnp)
     t = time.perf_counter()
-    state, info = blackjax.vi.pathfinder.approximate(jax.random.PRNGKey(0), lp, jnp.zeros(post.dim), num_samples=200)
+    # maxiter 1000 as Stan's Pathfinder (blackjax's default 30 stopped short on the regressions)
+    state, info = blackjax.vi.pathfinder.approximate(jax.random.PRNGKey(0), lp, jnp.zeros(post.dim), num_samples=200, maxiter=1000)
     out = blackjax.vi.pathfinder.sample(jax.random.PRNGKey(1), state, DRAWS)
     z, log_q = out if isinstance(out, tuple) else (out, None)
     z = np.asarray(z)

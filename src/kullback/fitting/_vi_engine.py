@@ -3,7 +3,7 @@
 1. The mode of log p by L-BFGS-B; the starting q is the best, by the ELBO, of the Laplace
    approximations (the inverse of minus the Hessian, its eigenvalues made positive) at points
    along that search (Pathfinder's choice along its path); the first stage also runs from N(z0, I)
-   and keeps the better of the two (a target without a mode, a funnel, pulls the mode search into
+   and keeps the better of the two by the ELBO on the evaluation draws (a target without a mode, a funnel, pulls the mode search into
    its neck).
 2. Stage j fixes M_j draws (antithetic pairs, whitened so that their mean is 0 and their second
    moment the identity exactly: a quadratic log density is then integrated exactly) and maximises
@@ -60,8 +60,10 @@ class Engine:
         covariance from the Hessian there, and N(z0, I), scored on the first stage's draws.
         """
         torch, d = self.torch, self.T.dim
-        z0 = np.zeros(d)
-        if not math.isfinite(float(self.T(torch.zeros(1, d, dtype=torch.float64), grad=False)[0])):
+        # Stan's default initialisation, uniform on (-2, 2) in the unconstrained space: 0 itself can be a
+        # stationary point that is no mode (the middle of a symmetric bimodal target), where the search would stay
+        z0 = self.rng.uniform(-2, 2, d)
+        if not math.isfinite(float(self.T(torch.as_tensor(z0)[None], grad=False)[0])):
             z0 = self._finite_start()
 
         def f(z):
@@ -132,9 +134,9 @@ class Engine:
         return v if math.isfinite(v) else -math.inf
 
     def _finite_start(self):
-        """A start where log p is finite: the best of 64 standard normal points."""
+        """A start where log p is finite: the best of 0 and 63 standard normal points."""
         torch = self.torch
-        z = torch.as_tensor(self.rng.standard_normal((64, self.T.dim)), dtype=torch.float64)
+        z = torch.as_tensor(np.vstack([np.zeros((1, self.T.dim)), self.rng.standard_normal((63, self.T.dim))]), dtype=torch.float64)
         lp = self.T(z, grad=False).detach()
         return z[int(torch.argmax(torch.nan_to_num(lp, nan=-math.inf)))].numpy()
 
@@ -146,15 +148,18 @@ class Engine:
         half = self.half0
         for j in range(_STAGES + 1):
             if self.steps_left <= 0:
-                return theta, False, f"`steps` reached ({self.iterations} optimiser iterations) before the ELBO settled", prev
+                reason = f"`steps` reached ({self.iterations} optimiser iterations) before the ELBO settled"
+                return theta, False, reason, prev if prev is not None else self.score(theta)
             theta, res = self._stage(theta, half, j)
-            if j == 0 and self.steps_left > 0:
-                # a second start, N(z0, I), guards against a start in a funnel's neck: the better fixed-draw ELBO wins
-                other, res2 = self._stage(self.unit_start, half, j)
-                self.starts = [{"start": "laplace", "elbo": -float(res.fun)}, {"start": "unit", "elbo": -float(res2.fun)}]
-                if -res2.fun > -res.fun:
-                    theta, res = other, res2
             score = self.score(theta)
+            if j == 0 and self.steps_left > 0:
+                # a second start, N(z0, I), guards against a start in a funnel's neck; the better ELBO on the
+                # evaluation draws wins (the fixed draws flatter a wide q: they were fitted to)
+                other, res2 = self._stage(self.unit_start, half, j)
+                score2 = self.score(other)
+                self.starts = [{"start": "laplace", "elbo": score["elbo"]}, {"start": "unit", "elbo": score2["elbo"]}]
+                if score2["elbo"] > score["elbo"]:
+                    theta, res, score = other, res2, score2
             self.trace.append(
                 {"stage": j, "draws": 2 * half, "iterations": int(res.nit), "elbo": score["elbo"], "stderr": score["elbo_se"]}
             )
