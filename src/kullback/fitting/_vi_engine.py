@@ -201,7 +201,7 @@ class Engine:
         with torch.no_grad():
             t = torch.as_tensor(theta, dtype=torch.float64)
             z = self.F.draw(t, noise)
-            w = self.T(z, grad=False) - self.F.log_q(t, z)
+            w = self.T(z, grad=False) - self.F.log_q_draws(t, noise, z)
         w = w.numpy()
         return float(np.std(w) / math.sqrt(w.size)) if np.all(np.isfinite(w)) else math.inf
 
@@ -226,7 +226,7 @@ class Engine:
             t = torch.as_tensor(theta, dtype=torch.float64)
             z = self.F.draw(t, self.eval_noise)
             lp = self.T(z, grad=False)
-            lw = (lp - self.F.log_q(t, z)).numpy()
+            lw = (lp - self.F.log_q_draws(t, self.eval_noise, z)).numpy()
         if not np.all(np.isfinite(lw)):
             elbo, se = (math.nan if np.isnan(lw).any() else -math.inf), math.inf
         elif self.F.exact_entropy:
@@ -304,12 +304,14 @@ def _regression_mean(y, eps):
 
 
 def _inverse_precision(P):
-    """The covariance from a precision matrix, its eigenvalues' magnitudes kept above 1e-6 x the largest (unit where P is not finite)."""
+    """The covariance from a precision matrix, its eigenvalues' magnitudes kept above 1e-14 x the largest (unit where P is not finite)."""
     d = P.shape[0]
     if not np.all(np.isfinite(P)):
         return np.eye(d)
     lam, V = np.linalg.eigh(0.5 * (P + P.T))
     top = max(float(np.max(np.abs(lam))), 1e-300)
-    lam = np.clip(np.abs(lam), 1e-6 * top, None)  # negative curvature: its magnitude (a saddle's scale)
+    # negative curvature: its magnitude (a saddle's scale); the floor is low because a regression's
+    # intercept-slope valley has eigenvalues 1e-9 of the largest (earnings-earn_height)
+    lam = np.clip(np.abs(lam), 1e-14 * top, None)
     cov = (V / lam) @ V.T
     return 0.5 * (cov + cov.T)

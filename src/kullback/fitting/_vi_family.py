@@ -64,6 +64,11 @@ class Gaussian:
     def log_q(self, theta, z):
         return self.law(theta).log_prob(z)
 
+    def log_q_draws(self, theta, eps, z=None):
+        """log q at the draws m + L eps, from eps itself: -|eps|^2/2 - sum log L_ii - d/2 log 2 pi (no triangular solve,
+        which loses all digits when L is ill-conditioned)."""
+        return -0.5 * (eps**2).sum(-1) - (self.entropy(theta) - 0.5 * self.d)
+
     def law(self, theta):
         return self.torch.distributions.MultivariateNormal(self.mean(theta), scale_tril=self.scale_tril(theta))
 
@@ -155,6 +160,9 @@ class TorchClass:
             return self.law(theta).rsample((n,))
 
     def log_q(self, theta, z):
+        return self.law(theta).log_prob(z)
+
+    def log_q_draws(self, theta, noise, z):
         return self.law(theta).log_prob(z)
 
     def params(self, theta):
