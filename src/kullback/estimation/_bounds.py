@@ -61,18 +61,47 @@ def kl_bounds(p, q, *, base=None, projections=True) -> tuple[float, float]:
 
     Parameters
     ----------
-    p, q : Gaussian mixtures (see the module docstring for the accepted forms).
-    base : None for nats, 2 for bits.
-    projections : also take the data-processing lower bound of 1-D projections (three quadratures,
-        ~0.1-0.5 s); False keeps to the closed-form bounds (milliseconds).
+    p, q : distribution or tuple
+        Gaussian mixtures: a torch ``MixtureSameFamily`` of ``Normal``, ``MultivariateNormal`` or
+        ``Independent(Normal, 1)`` components; a single Gaussian (torch ``Normal``,
+        ``MultivariateNormal``, ``Independent(Normal)``; scipy ``norm``, ``multivariate_normal``,
+        ``Normal``); a ``scipy.stats.Mixture`` of ``Normal``; or a tuple ``(weights, means, covs)``
+        with weights (k,), means (k, d) and covariances (k, d, d) (or (k,) and (k,) for d = 1, the
+        covariances as variances).
+    base : float, optional
+        Units: ``None`` for nats (default), 2 for bits.
+    projections : bool, optional
+        Also take the data-processing lower bound of 1-D projections (three quadratures,
+        ~0.1-0.5 s); ``False`` keeps to the closed-form bounds (milliseconds).
 
     Returns
     -------
-    (lower, upper) with 0 <= lower <= D(p||q) <= upper; equal (to rounding) for single Gaussians.
+    tuple of float
+        ``(lower, upper)`` with 0 <= lower <= D(p||q) <= upper; equal (to rounding) for single
+        Gaussians.
+
+    Raises
+    ------
+    ValueError
+        Mixtures in different dimensions; invalid weights, means or covariances.
+    TypeError
+        An object that is not a Gaussian mixture.
+
+    Notes
+    -----
+    D(p||q) between Gaussian mixtures has no closed form.  The lower bound is the largest of the
+    variational bound (Hershey & Olsen 2007, sec. 6), the product-of-Gaussians and Gibbs bounds of
+    Durrieu, Thiran & Kelly (2012, sec. 3), and the divergences of a few 1-D projections (the
+    data-processing inequality); the upper bound the smallest of Durrieu et al.'s and Hershey &
+    Olsen's variational upper bound (sec. 7, eqs. (20)-(22)).  For an estimate between the bounds,
+    use :func:`kullback.estimate_kl` (Monte Carlo, with an interval).
 
     References
     ----------
-    Hershey & Olsen (2007), ICASSP, secs. 6-7; Durrieu, Thiran & Kelly (2012), ICASSP, sec. 3.
+    .. [1] J. R. Hershey, P. A. Olsen, "Approximating the Kullback Leibler divergence between
+       Gaussian mixture models", ICASSP 2007, secs. 6-7.
+    .. [2] J.-L. Durrieu, J.-P. Thiran, F. Kelly, "Lower and upper bounds for approximation of the
+       Kullback-Leibler divergence between Gaussian mixture models", ICASSP 2012, sec. 3.
 
     Examples
     --------

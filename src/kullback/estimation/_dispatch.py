@@ -525,9 +525,6 @@ def estimate_js(
         or ``"monte-carlo"``.
     rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
-    alphabet_size : int, optional
-        For ``method="nsb"`` (and only there): the number K of values the variable can take, seen or
-        not. NSB's prior is over all K probabilities and its answer depends on K.
 
     Returns
     -------
