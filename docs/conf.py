@@ -19,7 +19,6 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "sphinx.ext.intersphinx",
     "numpydoc",
 ]
@@ -30,7 +29,8 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "README.md", "**/.pytest_cache", "api/_names.rst"]
 
-myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
+# No LaTeX math: MathJax would come from a CDN, which an offline reader (and CI) cannot load; formulas are Unicode.
+myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # API reference: one page per public name, from its numpydoc docstring.
@@ -53,6 +53,7 @@ html_theme_options = {
     "footer_end": [],
     "secondary_sidebar_items": ["page-toc"],
 }
+html_context = {"default_mode": "auto"}  # an empty mode makes the theme's script log a console error
 html_sidebars = {"**": ["sidebar-nav-bs"]}
 html_copy_source = False
 html_show_sourcelink = False

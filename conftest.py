@@ -1,4 +1,4 @@
-"""Every Python code block of the site is a doctest: `pytest docs` (and `make test`) runs each page's examples.
+"""Every Python code block of the site (docs/**/*.md) and of README.md is a doctest: `make test` runs each page's examples.
 
 A page is read top to bottom as one doctest (its blocks share a namespace, as a reader's session would).
 Only fenced blocks marked ``python``, ``pycon`` or ``py`` are kept; every other line (prose, the fences
@@ -10,7 +10,12 @@ import re
 
 from _pytest.doctest import DoctestItem, DoctestTextfile, _get_checker, _get_continue_on_failure, _get_runner, get_optionflags
 
-collect_ignore = ["conf.py", "_build", "_generated", "api/generated"]
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DOCS = ROOT / "docs"
+# docs/conf.py configures Sphinx and docs/figures.py draws; neither holds doctests (--doctest-modules would import them)
+collect_ignore = ["docs/conf.py", "docs/figures.py", "docs/_build", "docs/_generated", "docs/api/generated", "build"]
 
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*\{?([\w-]*)\}?")
 PYTHON = {"python", "pycon", "py"}
@@ -49,6 +54,6 @@ class MarkdownDoctest(DoctestTextfile):
 
 
 def pytest_collect_file(file_path, parent):
-    if file_path.suffix == ".md":
+    if file_path.suffix == ".md" and (file_path.parent == ROOT or DOCS in file_path.parents):
         return MarkdownDoctest.from_parent(parent, path=file_path)
     return None
