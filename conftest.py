@@ -7,10 +7,9 @@ failure reports the page's own line number. ``tests/test_docs.py`` checks that n
 """
 
 import re
+from pathlib import Path
 
 from _pytest.doctest import DoctestItem, DoctestTextfile, _get_checker, _get_continue_on_failure, _get_runner, get_optionflags
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DOCS = ROOT / "docs"

@@ -49,7 +49,21 @@ def site(tmp_path_factory):
     """Build the site from scratch, as `make docs` does: -W (warnings are errors) --keep-going, a fresh environment."""
     pytest.importorskip("sphinx", reason="the docs extra is not installed (pip install -e '.[docs]')")
     out = tmp_path_factory.mktemp("site")
-    cmd = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html", "-d", str(out / "doctrees"), str(DOCS), str(out / "html")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-E",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(out / "doctrees"),
+        str(DOCS),
+        str(out / "html"),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, f"sphinx-build failed (warnings are errors):\n{done.stdout}\n{done.stderr}"
     return out / "html"
@@ -212,7 +226,9 @@ def _errors(events, session):
             continue
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.exceptionThrown":
-            found.append(f"exception: {params['exceptionDetails'].get('text')} {params['exceptionDetails'].get('exception', {}).get('description', '')}")
+            found.append(
+                f"exception: {params['exceptionDetails'].get('text')} {params['exceptionDetails'].get('exception', {}).get('description', '')}"
+            )
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             found.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in params.get("args", [])))
         elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
@@ -316,3 +332,22 @@ def test_space_worm_numbers_against_mpmath():
     assert float(kb.kl(observed, np.full(11, 1 / 11))) == pytest.approx(d_uniform, rel=1e-14)
     assert float(kb.kl(observed, st.binom.pmf(teeth, 10, (teeth * observed).sum() / 10))) == pytest.approx(d_binomial, rel=1e-14)
     assert round(d_uniform, 7) == 0.1366797 and round(d_binomial, 7) == 0.4273497  # the page's numbers
+
+
+def test_command_lines_shown_run():
+    """Every `kullback ...` line of a shell block of the site or the README runs and exits 0 (on the bundled data)."""
+    lines = [
+        (page, line.split("#")[0].strip())
+        for page in [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+        for _, language, body in _fences(page.read_text(encoding="utf-8"))
+        if language in ("sh", "bash", "console", "shell")
+        for line in body.splitlines()
+        if line.strip().startswith("kullback ")
+    ]
+    assert lines, "no command line is shown"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    for page, line in lines:
+        args = line.split()[1:]
+        done = subprocess.run([sys.executable, "-m", "kullback", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+        assert done.returncode == 0, f"{page.relative_to(ROOT)}: `{line}` exited {done.returncode}: {done.stderr}"
+        assert done.stdout.strip(), line
