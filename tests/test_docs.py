@@ -29,6 +29,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # containers give /dev/shm 64 MiB, too little for a renderer
 ]
 
 
@@ -103,15 +104,14 @@ def test_site_has_every_page_and_every_public_name(site):
         assert (site / "_images" / figure).stat().st_size > 10_000, figure
 
 
-def test_internal_links_resolve(site):
-    """Every local href/src of every built page names a file that exists, and every #fragment an id on that page."""
+def _broken_links(site):
+    """(local links checked, those whose file or #fragment does not exist) over the built pages of `site`."""
     pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts)  # _static: theme templates
-    assert len(pages) > 20
     parsed, broken, checked = {}, [], 0
     for page in pages:
         for tag, ref in _parse(page).refs:
             parts = urlsplit(ref)
-            if parts.scheme or ref.startswith("//") or ref.startswith(("mailto:", "javascript:")):
+            if parts.scheme or ref.startswith("//"):
                 continue
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
             checked += 1
@@ -123,8 +123,26 @@ def test_internal_links_resolve(site):
                     parsed[target] = _parse(target).ids
                 if unquote(parts.fragment) not in parsed[target]:
                     broken.append(f"{page.relative_to(site)}: <{tag}> {ref} (no id {parts.fragment!r})")
+    return checked, broken
+
+
+def test_internal_links_resolve(site):
+    """Every local href/src of every built page names a file that exists, and every #fragment an id on that page."""
+    assert len(list(site.rglob("*.html"))) > 20
+    checked, broken = _broken_links(site)
     assert checked > 200
     assert not broken, "broken internal links:\n" + "\n".join(broken[:50])
+
+
+def test_link_check_sees_missing_files_and_fragments(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/a.html#here">a</a> <a href="sub/a.html#gone">a</a> <img src="nope.png"> <a href="https://x.org/y">x</a>'
+    )
+    (tmp_path / "sub" / "a.html").write_text('<h1 id="here">A</h1><a href="../index.html">up</a><a href="#here">self</a>')
+    checked, broken = _broken_links(tmp_path)
+    assert checked == 5
+    assert [b.split(" (")[0] for b in broken] == ["index.html: <a> sub/a.html#gone", "index.html: <img> nope.png"], broken
 
 
 # ---------------------------------------------------------------- the browser
@@ -148,11 +166,12 @@ class DevTools:
         self._read, from_child = os.pipe()
         script = f'exec "$0" "$@" 3<&{to_child} 4>&{from_child} {to_child}<&- {from_child}>&-'
         args = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
+        self._log = open(Path(profile).parent / "chromium.log", "w+b")  # a file, not a pipe nobody drains
         self.proc = subprocess.Popen(
             ["bash", "-c", script, chromium, *args],
             pass_fds=(to_child, from_child),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         os.close(to_child)
         os.close(from_child)
@@ -167,7 +186,8 @@ class DevTools:
             if ready:
                 chunk = os.read(self._read, 1 << 16)
                 if not chunk:
-                    raise RuntimeError(f"chromium closed the pipe: {self.proc.stderr.read().decode(errors='replace')[-2000:]}")
+                    self._log.seek(0)
+                    raise RuntimeError(f"chromium closed the pipe: {self._log.read().decode(errors='replace')[-2000:]}")
                 self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
@@ -216,6 +236,7 @@ class DevTools:
             self.proc.wait()
         os.close(self._write)
         os.close(self._read)
+        self._log.close()
 
 
 def _errors(events, session):
@@ -236,16 +257,14 @@ def _errors(events, session):
     return found
 
 
-@pytest.mark.parametrize("page", ["index.html", "api/generated/kullback.kl.html", "tutorials/space-worms.html"])
-def test_page_loads_in_headless_chromium_without_console_errors(site, page, tmp_path):
-    chromium = _chromium()
-    browser = DevTools(chromium, tmp_path / "profile")
+def _open(url, tmp_path):
+    """Load `url` in a fresh headless Chromium; (errors it reported, a probe of the loaded page)."""
+    browser = DevTools(_chromium(), tmp_path / "profile")
     try:
         target = browser.call("Target.createTarget", url="about:blank")["targetId"]
         session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Runtime", "Log", "Page"):
             browser.call(f"{domain}.enable", session=session)
-        url = (site / page).as_uri()
         navigated = browser.call("Page.navigate", session=session, url=url)
         assert "errorText" not in navigated, navigated
         browser.wait_for("Page.loadEventFired", session)
@@ -256,9 +275,14 @@ def test_page_loads_in_headless_chromium_without_console_errors(site, page, tmp_
             " css: Array.from(document.styleSheets).length})"
         )
         state = json.loads(browser.call("Runtime.evaluate", session=session, expression=probe, returnByValue=True)["result"]["value"])
-        errors = _errors(browser.events, session)
+        return _errors(browser.events, session), state
     finally:
         browser.close()
+
+
+@pytest.mark.parametrize("page", ["index.html", "api/generated/kullback.kl.html", "tutorials/space-worms.html"])
+def test_page_loads_in_headless_chromium_without_console_errors(site, page, tmp_path):
+    errors, state = _open((site / page).as_uri(), tmp_path)
     assert not errors, f"{page}: " + "\n".join(errors)
     assert "kullback" in state["title"], state
     assert state["h1"].strip(), state
@@ -266,6 +290,19 @@ def test_page_loads_in_headless_chromium_without_console_errors(site, page, tmp_
     assert state["css"] >= 2, f"{page}: the theme's style sheets did not load: {state}"
     if page.startswith("api/"):
         assert state["h1"].startswith("kullback.kl"), state
+
+
+def test_browser_check_sees_console_errors_and_missing_files(tmp_path):
+    """The check above can fail: a page with a console error, an uncaught exception and a missing image."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<html><head><title>bad</title></head><body><h1>bad</h1><img src="missing.png">'
+        '<script>console.error("boom"); undefined_function();</script></body></html>'
+    )
+    errors, state = _open(page.as_uri(), tmp_path)
+    text = "\n".join(errors)
+    assert "console.error: boom" in text and "undefined_function" in text and "ERR_FILE_NOT_FOUND" in text, text
+    assert state["broken"] == [(tmp_path / "missing.png").as_uri()], state
 
 
 # ---------------------------------------------------------------- the examples
