@@ -9,6 +9,7 @@ failure reports the page's own line number. ``tests/test_docs.py`` checks that n
 import re
 from pathlib import Path
 
+import pytest
 from _pytest.doctest import DoctestItem, DoctestTextfile, _get_checker, _get_continue_on_failure, _get_runner, get_optionflags
 
 ROOT = Path(__file__).resolve().parent
@@ -50,6 +51,13 @@ class MarkdownDoctest(DoctestTextfile):
         test = doctest.DocTestParser().get_doctest(text, {"__name__": "__main__"}, self.path.name, str(self.path), 0)
         if test.examples:
             yield DoctestItem.from_parent(self, name=test.name, runner=runner, dtest=test)
+
+
+@pytest.fixture(autouse=True)
+def _pages_run_from_the_repository_root(request, monkeypatch):
+    """A page's examples open files as a reader in a clone would (examples/benford.csv): from the root."""
+    if isinstance(request.node, DoctestItem) and request.node.path.suffix == ".md":
+        monkeypatch.chdir(ROOT)
 
 
 def pytest_collect_file(file_path, parent):

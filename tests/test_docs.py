@@ -371,20 +371,42 @@ def test_space_worm_numbers_against_mpmath():
     assert round(d_uniform, 7) == 0.1366797 and round(d_binomial, 7) == 0.4273497  # the page's numbers
 
 
+def _commands(pages):
+    """(page, command, expected output or None) for each `kullback ...` line of the shell blocks of `pages`.
+
+    In a ``console`` block a command follows ``$ `` and the lines up to the next ``$ `` are its output;
+    in ``sh``/``bash`` blocks only the command is taken (its output is not shown)."""
+    found = []
+    for page in pages:
+        for _, language, body in _fences(page.read_text(encoding="utf-8")):
+            if language == "console":
+                for chunk in ("\n" + body).split("\n$ ")[1:]:
+                    command, *output = chunk.split("\n")
+                    if command.startswith("kullback "):
+                        found.append((page, command.strip(), "\n".join(output).rstrip()))
+            elif language in ("sh", "bash", "shell"):
+                found += [(page, line.split("#")[0].strip(), None) for line in body.splitlines() if line.strip().startswith("kullback ")]
+    return found
+
+
 def test_command_lines_shown_run():
-    """Every `kullback ...` line of a shell block of the site or the README runs and exits 0 (on the bundled data)."""
-    lines = [
-        (page, line.split("#")[0].strip())
-        for page in [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
-        for _, language, body in _fences(page.read_text(encoding="utf-8"))
-        if language in ("sh", "bash", "console", "shell")
-        for line in body.splitlines()
-        if line.strip().startswith("kullback ")
-    ]
-    assert lines, "no command line is shown"
+    """Every `kullback ...` command of the site or the README runs, exits 0, and prints the output shown beside it."""
+    commands = _commands([*sorted(DOCS.rglob("*.md")), ROOT / "README.md"])
+    assert sum(expected is not None for _, _, expected in commands) >= 2, commands
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    for page, line in lines:
-        args = line.split()[1:]
-        done = subprocess.run([sys.executable, "-m", "kullback", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
-        assert done.returncode == 0, f"{page.relative_to(ROOT)}: `{line}` exited {done.returncode}: {done.stderr}"
-        assert done.stdout.strip(), line
+    for page, command, expected in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "kullback", *command.split()[1:]], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+        )
+        where = f"{page.relative_to(ROOT)}: `{command}`"
+        assert done.returncode == 0, f"{where} exited {done.returncode}: {done.stderr}"
+        if expected is None:
+            assert done.stdout.strip(), where
+        else:
+            assert done.stdout.rstrip() == expected, f"{where} printed\n{done.stdout}\nwhere the page shows\n{expected}"
+
+
+def test_console_blocks_give_each_command_its_output(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```console\n$ kullback kl a.csv --p p --q q\nD  0.1\n  H 0.2\n$ ls\nx\n```\n")
+    assert _commands([page]) == [(page, "kullback kl a.csv --p p --q q", "D  0.1\n  H 0.2")]
