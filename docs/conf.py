@@ -39,14 +39,15 @@ autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # numpydoc's Parameters section says the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-# Every public function documents each parameter and carries Examples (the doctests of `make test`).
-numpydoc_validation_checks = {"PR01", "PR02", "EX01", "GL08"}
+# Every public function documents each parameter and what it returns, and carries Examples (the doctests of `make test`).
+numpydoc_validation_checks = {"PR01", "PR02", "RT01", "EX01", "GL08"}
 # TieWarning documents itself in estimation/_ties.py (prose, no Examples yet); to_dict and __init__ are generated or trivial
 numpydoc_validation_exclude = {r"\.TieWarning$", r"\.to_dict$", r"\.__init__$"}
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"kullback {release}"
 html_static_path = ["_static"]
+html_css_files = ["kullback.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
@@ -55,7 +56,7 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_context = {"default_mode": "auto"}  # an empty mode makes the theme's script log a console error
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+html_sidebars = {"index": [], "getting-started": [], "contributing": []}  # pages without a section: no empty navigation
 html_copy_source = False
 html_show_sourcelink = False
 # The site is opened from disk (file://) as well as served: no analytics, no remote fonts, no version switcher.

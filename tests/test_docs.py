@@ -96,7 +96,17 @@ def test_site_has_every_page_and_every_public_name(site):
 
     for page in ("index", "getting-started", "guide/vectors", "guide/distributions", "guide/estimation", "guide/which-way-round"):
         assert (site / f"{page}.html").is_file(), page
-    for page in ("guide/fitting", "guide/losses", "guide/vi", "guide/compare", "tutorials/space-worms", "accuracy", "contributing"):
+    for page in (
+        "guide/fitting",
+        "guide/losses",
+        "guide/vi",
+        "guide/compare",
+        "tutorials/space-worms",
+        "accuracy",
+        "contributing",
+        "guide/command-line",
+        "measurements",
+    ):
         assert (site / f"{page}.html").is_file(), page
     missing = [n for n in kullback.__all__ if not n.startswith("__") and not (site / "api" / "generated" / f"kullback.{n}.html").is_file()]
     assert not missing, f"public names without an API page: {missing}"
