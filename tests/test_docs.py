@@ -432,3 +432,12 @@ def test_missing_chromium_skips_only_outside_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set but chromium is not installed"):
         _chromium()
+
+
+def test_readme_links_resolve():
+    """The README's relative links (into docs/) name files of the repository."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    local = [link for link in links if not urlsplit(link).scheme]
+    assert len(local) >= 10, local
+    missing = [link for link in local if not (ROOT / unquote(urlsplit(link).path)).exists()]
+    assert not missing, f"README links to missing files: {missing}"
