@@ -168,12 +168,23 @@ def _chromium():
     pytest.skip("chromium is not installed (apt-get install -y chromium); CI runs this test")
 
 
+def _above_nine(fd):
+    """A duplicate of `fd` numbered 10 or more (close-on-exec, as os.pipe's are); `fd` is closed."""
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
 class DevTools:
     """Chromium's DevTools protocol over --remote-debugging-pipe: JSON messages ending in NUL, fd 3 in, fd 4 out."""
 
     def __init__(self, chromium, profile):
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
+        # the child's ends move above 9 first, so that placing them at 3 and 4 cannot overwrite one with the other
+        to_child, from_child = (_above_nine(fd) for fd in (to_child, from_child))
         script = f'exec "$0" "$@" 3<&{to_child} 4>&{from_child} {to_child}<&- {from_child}>&-'
         args = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
         self._log = open(Path(profile).parent / "chromium.log", "w+b")  # a file, not a pipe nobody drains
