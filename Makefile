@@ -28,6 +28,8 @@ demo: $(VENV)/.installed
 	$(BIN)/kullback kl examples/benford.csv --p fibonacci_count --q uniform --normalize --base 2
 	@echo "== KL estimated from samples of two Gaussians in 2-d, with its 95% interval, beside the exact value"
 	$(BIN)/python examples/estimate.py
+	@echo "== Space-worm teeth: which law loses least information, fitted forward and reverse (figure in docs/guide/)"
+	$(BIN)/python examples/space_worms.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

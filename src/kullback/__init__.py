@@ -27,12 +27,20 @@ _LAZY = {
     "kl_bounds": ".estimation._bounds",
     "Estimate": ".estimation._result",
     "TieWarning": ".estimation._ties",
+    "fit": ".fitting._fit",
+    "rank": ".fitting._rank",
+    "Fit": ".fitting._result",
+    "Ranking": ".fitting._result",
 }
 
 __all__ = ["__version__", "AccuracyWarning", *_LAZY]
 
 
 def __getattr__(name):
+    if name == "losses":  # a submodule, imported on first use (`kb.losses` and `import kullback.losses` both work)
+        import importlib
+
+        return importlib.import_module(".losses", __name__)
     if name in _LAZY:
         import importlib
 
