@@ -27,6 +27,10 @@ _LAZY = {
     "kl_bounds": ".estimation._bounds",
     "Estimate": ".estimation._result",
     "TieWarning": ".estimation._ties",
+    "profile": ".data",
+    "Profile": ".data",
+    "compare": ".data",
+    "Comparison": ".data",
 }
 
 __all__ = ["__version__", "AccuracyWarning", *_LAZY]
