@@ -286,6 +286,8 @@ def _notes(ref, cur) -> tuple:
             out.append(f"{side}: {c.nan} NaN, {c.posinf} +inf, {c.neginf} -inf, counted in bins of their own")
         if c.kind == "null":
             out.append(f"{side}: every value is missing")
+        if c.kind in ("numeric", "datetime") and c.layout == "quantile" and (c.underflow or c.overflow):
+            out.append(f"{side}: {c.underflow} value(s) below the reference's minimum, {c.overflow} above its maximum (in the outer bins)")
         if c.kind == "categorical" and c.n >= 1000 and len(c.labels) + c.other > 0.5 * (c.n - c.missing) and c.other:
             out.append(f"{side}: nearly every value is distinct (an identifier?); a divergence of its values means little")
     if ref.kind in ("numeric", "datetime") and len(ref.counts) == 1:

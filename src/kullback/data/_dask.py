@@ -45,10 +45,11 @@ def _layout(parts, columns, bins, compute):
             pooled[name] = (kind, min(a, lo), max(b, hi), [*xs, sample])
     layout = {}
     for name, (kind, lo, hi, samples) in pooled.items():
-        edges = list(choose_edges(np.concatenate(samples), bins, kind))
+        edges, kind_of_layout = choose_edges(np.concatenate(samples), bins, kind)
+        edges = list(edges)
         edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)  # the exact range, not the sample's
         cast = int if kind == "datetime" else float
-        layout[name] = ColumnProfile(name, kind, "", 0, 0, edges=tuple(cast(e) for e in edges))
+        layout[name] = ColumnProfile(name, kind, "", 0, 0, edges=tuple(cast(e) for e in edges), layout=kind_of_layout)
     return Profile(layout)
 
 

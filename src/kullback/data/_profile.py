@@ -1,10 +1,16 @@
 """Per-column profiles: exact counts on bins fixed from the reference, mergeable, saved as versioned JSON.
 
 A numeric (or datetime) column is counted on edges ``e_0 < e_1 < ... < e_B`` chosen from the
-reference: bins ``[e_i, e_{i+1})``, the last one closed, plus an underflow (``< e_0``) and an
-overflow (``> e_B``) bin, and counts of missing, NaN, +inf and -inf.  The edges are quantiles of the
-reference (``bins="auto"``: up to 10, fewer below 50 rows) or, where the reference has no more
-distinct values than bins, midpoints between them, so that every value has a bin of its own.  Edges
+reference: bins ``[e_i, e_{i+1})``, the last one closed, and the values below ``e_0`` (underflow) or
+above ``e_B`` (overflow), and counts of missing, NaN, +inf and -inf.  The edges are quantiles of the
+reference (``bins="auto"``: up to 10, fewer below 50 rows; layout "quantile") or, where the reference
+has at most 10 distinct values (or at most ``bins``), midpoints between them, so that every value has a
+bin of its own (layout "values").  A comparison counts the under/overflow of a quantile layout in its
+outer bins, (-inf, e_1) and [e_{B-1}, inf): e_0 and e_B are the reference's sample extremes, so a new
+sample of the same law falls beyond them with probability about 2/(n+1) per row, and bins of their own
+would show a difference where there is none (the permutation test's false alarms rose from 0.05 to 0.07
+at n = 100; regression test_outer_bins_do_not_make_false_alarms).  Under a "values" layout (and edges
+given explicitly) they are bins of their own: a value the reference never had.  Edges
 only choose the bins; the counts on them are exact, so profiles of parts on the same edges add up to
 the profile of the whole (``a + b``), whether the parts are chunks of a file or Dask partitions.
 
@@ -57,13 +63,24 @@ class ColumnProfile:
     posinf: int = 0
     neginf: int = 0
     notes: tuple = field(default_factory=tuple)
+    layout: str = "quantile"  # numeric/datetime: "quantile", "values" (a bin per value) or "edges" (given)
 
     def bins(self):
-        """(labels, counts) of every bin of this column, missing and out-of-range included, in a fixed order."""
+        """(labels, counts) of every bin a comparison uses, missing included, in a fixed order.
+
+        A quantile layout counts under/overflow in its outer bins (see the module's docstring)."""
         if self.kind in _BINNED:
             names = [_interval(self, i) for i in range(len(self.counts))]
-            extra = [(k, getattr(self, k)) for k in _SPECIAL]
-            return names + [k for k, _ in extra] + ["missing"], [*self.counts, *(c for _, c in extra), self.missing]
+            counts = list(self.counts)
+            special = _SPECIAL
+            if self.layout == "quantile" and counts:
+                counts[0] += self.underflow
+                counts[-1] += self.overflow
+                names[0] = "(-inf" + names[0][names[0].index(",") :] if len(counts) > 1 else "(-inf, inf)"
+                names[-1] = names[-1][: names[-1].rindex(",")] + ", inf)" if len(counts) > 1 else "(-inf, inf)"
+                special = _SPECIAL[2:]
+            extra = [(k, getattr(self, k)) for k in special]
+            return names + [k for k, _ in extra] + ["missing"], [*counts, *(c for _, c in extra), self.missing]
         return [*self.labels, "other", "missing"], [*self.counts, self.other, self.missing]
 
     def to_dict(self) -> dict:
@@ -183,7 +200,7 @@ def _merge(a: ColumnProfile, b: ColumnProfile) -> ColumnProfile:
         raise ValueError(msg)
     common = dict(n=a.n + b.n, missing=a.missing + b.missing, notes=tuple(dict.fromkeys(a.notes + b.notes)))
     if a.kind in _BINNED:
-        if tuple(a.edges) != tuple(b.edges):
+        if tuple(a.edges) != tuple(b.edges) or a.layout != b.layout:
             msg = (
                 f"column {a.name!r} was counted on different edges in the two profiles; profile every part on the same "
                 "edges: kb.profile(part, bins=first_profile)"
@@ -226,11 +243,11 @@ def _auto_bins(n: int) -> int:
     return max(2, min(_AUTO_BINS, n // 5))
 
 
-def choose_edges(values: np.ndarray, bins, kind: str) -> tuple:
-    """Edges from the reference's finite values: quantiles, or midpoints between its few distinct values."""
+def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str]:
+    """Edges from the reference's finite values, and the layout: quantiles, or midpoints between few distinct values."""
     finite = values[np.isfinite(values)] if kind == "numeric" else values
     if finite.size == 0:
-        return ()
+        return (), "quantile"
     B = _auto_bins(finite.size) if bins == "auto" else int(bins)
     distinct = np.unique(finite)
     if distinct.size <= (max(B, _AUTO_BINS) if bins == "auto" else B):  # a bin per value
@@ -239,12 +256,14 @@ def choose_edges(values: np.ndarray, bins, kind: str) -> tuple:
         else:
             mids = distinct[:-1] + (distinct[1:] - distinct[:-1]) / 2
         edges = np.concatenate([distinct[:1], mids, distinct[-1:]])
+        layout = "values"
     else:
+        layout = "quantile"
         method = "linear" if kind == "numeric" else "nearest"
         edges = np.unique(np.quantile(finite, np.linspace(0, 1, B + 1), method=method))
     if edges.size == 1:
         edges = np.repeat(edges, 2)  # one value: the single bin [v, v]
-    return tuple(int(e) for e in edges) if kind == "datetime" else tuple(float(e) for e in edges)
+    return (tuple(int(e) for e in edges) if kind == "datetime" else tuple(float(e) for e in edges)), layout
 
 
 def count_on_edges(values: np.ndarray, edges, kind: str) -> dict:
@@ -273,11 +292,12 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
     like = bins if isinstance(bins, ColumnProfile) else None
     if col.kind in _BINNED:
         if like is not None and like.kind == col.kind and like.edges:
-            edges = like.edges
+            edges, layout = like.edges, like.layout
         elif like is None and not isinstance(bins, (int, str)):
-            edges = tuple(bins)
+            edges, layout = tuple(bins), "edges"
         else:
-            edges = choose_edges(col.values, "auto" if like is not None else bins, col.kind)
+            edges, layout = choose_edges(col.values, "auto" if like is not None else bins, col.kind)
+        base["layout"] = layout
         if not edges:  # only NaN / inf: no finite value to place edges on
             counts = count_on_edges(col.values, (0.0, 0.0), col.kind)
             counts["counts"] = ()
