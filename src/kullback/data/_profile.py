@@ -249,7 +249,8 @@ def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str]:
     if finite.size == 0:
         return (), "quantile"
     B = _auto_bins(finite.size) if bins == "auto" else int(bins)
-    distinct = np.unique(finite)
+    finite = np.sort(finite)  # one sort gives the distinct values and fast quantiles
+    distinct = finite[np.r_[True, finite[1:] != finite[:-1]]]
     if distinct.size <= (max(B, _AUTO_BINS) if bins == "auto" else B):  # a bin per value
         if kind == "datetime":
             mids = distinct[:-1] + (distinct[1:] - distinct[:-1]) // 2 + 1  # integer ns: value i in bin i
