@@ -74,3 +74,15 @@ def test_profiles_of_parts_merge_to_the_whole(ref_values, data_values, data):
     assert parts["x"].to_dict() == whole.to_dict()
     c = whole
     assert sum(c.counts) + c.underflow + c.overflow + c.nan + c.posinf + c.neginf + c.missing == x.size
+
+
+@pytest.mark.fuzz
+@settings(max_examples=60, deadline=None)
+@given(values, st.sampled_from(["auto", 1, 3, 10]))
+def test_counting_by_bisection_equals_counting_by_search(data_values, bins):
+    """The reference is counted on its own edges by bisection of its sorted values; counting it again on those
+    edges value by value (the path every current table takes) gives the same numbers."""
+    x = {"x": np.asarray(data_values, dtype=float)}
+    own = kb.profile(x, bins=bins)
+    again = kb.profile(x, bins=own)
+    assert own["x"].to_dict() == again["x"].to_dict()

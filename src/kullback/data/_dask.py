@@ -45,7 +45,7 @@ def _layout(parts, columns, bins, compute):
             pooled[name] = (kind, min(a, lo), max(b, hi), [*xs, sample])
     layout = {}
     for name, (kind, lo, hi, samples) in pooled.items():
-        edges, kind_of_layout = choose_edges(np.concatenate(samples), bins, kind)
+        edges, kind_of_layout, _ = choose_edges(np.concatenate(samples), bins, kind)
         edges = list(edges)
         edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)  # the exact range, not the sample's
         cast = int if kind == "datetime" else float

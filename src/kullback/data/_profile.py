@@ -243,11 +243,12 @@ def _auto_bins(n: int) -> int:
     return max(2, min(_AUTO_BINS, n // 5))
 
 
-def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str]:
-    """Edges from the reference's finite values, and the layout: quantiles, or midpoints between few distinct values."""
+def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str, np.ndarray]:
+    """Edges from the reference's finite values, the layout (quantiles, or midpoints between few distinct
+    values), and those finite values sorted (to count them on the edges without a second pass)."""
     finite = values[np.isfinite(values)] if kind == "numeric" else values
     if finite.size == 0:
-        return (), "quantile"
+        return (), "quantile", finite
     B = _auto_bins(finite.size) if bins == "auto" else int(bins)
     finite = np.sort(finite)  # one sort gives the distinct values and fast quantiles
     distinct = finite[np.r_[True, finite[1:] != finite[:-1]]]
@@ -264,11 +265,13 @@ def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str]:
         edges = np.unique(np.quantile(finite, np.linspace(0, 1, B + 1), method=method))
     if edges.size == 1:
         edges = np.repeat(edges, 2)  # one value: the single bin [v, v]
-    return (tuple(int(e) for e in edges) if kind == "datetime" else tuple(float(e) for e in edges)), layout
+    return (tuple(int(e) for e in edges) if kind == "datetime" else tuple(float(e) for e in edges)), layout, finite
 
 
-def count_on_edges(values: np.ndarray, edges, kind: str) -> dict:
-    """Exact counts of values on fixed edges: bins, under/overflow, NaN, +-inf."""
+def count_on_edges(values: np.ndarray, edges, kind: str, sorted_finite=None) -> dict:
+    """Exact counts of values on fixed edges: bins, under/overflow, NaN, +-inf.
+
+    ``sorted_finite``: the finite values already sorted; the bins are then read off by bisection."""
     E = np.asarray(edges, dtype=np.int64 if kind == "datetime" else np.float64)
     out = {}
     if kind == "numeric":
@@ -276,8 +279,13 @@ def count_on_edges(values: np.ndarray, edges, kind: str) -> dict:
         out["nan"] = int(nan.sum())
         out["posinf"] = int(np.count_nonzero(values == np.inf))
         out["neginf"] = int(np.count_nonzero(values == -np.inf))
-        values = values[np.isfinite(values)]
+        values = values[np.isfinite(values)] if sorted_finite is None else sorted_finite
     B = E.size - 1
+    if sorted_finite is not None:  # bin i holds E[i] <= v < E[i+1], the last bin also v == E[B]
+        cut = np.r_[np.searchsorted(sorted_finite, E[:-1], side="left"), np.searchsorted(sorted_finite, E[-1], side="right")]
+        out["counts"] = tuple(int(c) for c in np.diff(cut))
+        out["underflow"], out["overflow"] = int(cut[0]), int(sorted_finite.size - cut[-1])
+        return out
     under = values < E[0]
     over = values > E[-1]
     inside = values[~(under | over)]
@@ -292,18 +300,19 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
     base = dict(name=col.name, kind=col.kind, dtype=col.dtype, n=col.n, missing=col.missing)
     like = bins if isinstance(bins, ColumnProfile) else None
     if col.kind in _BINNED:
+        srt = None
         if like is not None and like.kind == col.kind and like.edges:
             edges, layout = like.edges, like.layout
         elif like is None and not isinstance(bins, (int, str)):
             edges, layout = tuple(bins), "edges"
         else:
-            edges, layout = choose_edges(col.values, "auto" if like is not None else bins, col.kind)
+            edges, layout, srt = choose_edges(col.values, "auto" if like is not None else bins, col.kind)
         base["layout"] = layout
         if not edges:  # only NaN / inf: no finite value to place edges on
             counts = count_on_edges(col.values, (0.0, 0.0), col.kind)
             counts["counts"] = ()
             return ColumnProfile(**base, edges=(), **counts, notes=("no finite value",))
-        return ColumnProfile(**base, edges=edges, **count_on_edges(col.values, edges, col.kind))
+        return ColumnProfile(**base, edges=edges, **count_on_edges(col.values, edges, col.kind, srt))
     if col.kind in {"categorical", "boolean"}:
         labels, counts = col.values
         labels, counts, other = _top(list(labels), counts.tolist(), max_categories)
