@@ -219,3 +219,9 @@ def test_reference_may_be_a_saved_profile(tmp_path):
     a = kb.compare(kb.Profile.load(tmp_path / "r.json"), cur)
     b = kb.compare(ref, cur)
     assert a.to_dict() == b.to_dict()
+
+
+def test_notebook_html_repr_is_the_summary_table():
+    c = kb.compare({"a": [0, 1] * 50}, {"a": [0, 1] * 50})
+    html = c._repr_html_()
+    assert html.startswith("<table id=summary>") and "<a href='#col-a'>a</a>" in html

@@ -187,7 +187,7 @@ class Comparison:
         return table(self)
 
     def _repr_html_(self) -> str:
-        from ..report import summary_table_html
+        from ._table import summary_table_html
 
         return summary_table_html(self)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from html import escape
 
-__all__ = ["table"]
+__all__ = ["table", "summary_table_html"]
 
 
 def _f(x, digits=4) -> str:
@@ -47,3 +48,30 @@ def table(c) -> str:
     drifted = c.drifted
     out.append(f"{len(drifted)} of {len(c.columns)} column(s) drifted" + (f": {', '.join(drifted)}" if drifted else ""))
     return "\n".join(out)
+
+
+def summary_table_html(c) -> str:
+    """The summary table as an HTML fragment, sorted by the metric (also a notebook's ``_repr_html_``)."""
+    m = c.metric
+    head = ["column", "kind", "n ref", "n cur", "missing ref", "missing cur", m, f"{int(100 * c.confidence)}% CI",
+            "kl", "kl_reverse", "js", "null floor", "p (Holm)", "drift"]  # fmt: skip
+    rows = []
+    for r in c.sorted():
+        if r.status != "ok":
+            cells = [r.column, r.kind, r.n_reference, r.n_current, r.missing_reference, r.missing_current]
+            tds = "".join(f"<td class=l>{escape(str(v))}</td>" for v in cells[:2]) + "".join(f"<td>{v}</td>" for v in cells[2:])
+            rows.append(f"<tr class=error>{tds}<td class=l colspan=8>error: {escape(r.reason)}</td></tr>")
+            continue
+        e = r.estimates[m]
+        verdict = "DRIFT" if r.drift else ("significant, below threshold" if r.significant else "no")
+        cells = [r.n_reference, r.n_current, r.missing_reference, r.missing_current, _f(e.value), f"[{_f(e.ci[0])}, {_f(e.ci[1])}]",
+                 _f(r.kl.value), _f(r.kl_reverse.value), _f(r.js.value), _f(r.null_floor[m]), _p(r.p_value_holm)]  # fmt: skip
+        tds = f"<td class=l><a href='#col-{_id(r.column)}'>{escape(r.column)}</a></td><td class=l>{r.kind}</td>"
+        tds += "".join(f"<td>{escape(str(v))}</td>" for v in cells) + f"<td class=l>{verdict}</td>"
+        rows.append(f"<tr class={'drift' if r.drift else 'ok'}>{tds}</tr>")
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return f"<table id=summary><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _id(name) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in str(name))

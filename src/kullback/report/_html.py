@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from ..data._table import _f, _p
+from ..data._table import _f, _id, _p, summary_table_html
 
 __all__ = ["render", "write_report", "summary_table_html"]
 
@@ -17,33 +17,6 @@ th:first-child,td:first-child,td.l{text-align:left}tr.drift td{background:#fde8e
 section{margin:2rem 0;border-top:2px solid #eee}.note{color:#666;font-size:.9rem}
 """
 _REF, _CUR, _POS, _NEG = "#8c8c8c", "#1f77b4", "#d62728", "#2ca02c"
-
-
-def summary_table_html(c) -> str:
-    """The summary table as an HTML fragment, sorted by the metric (also a notebook's ``_repr_html_``)."""
-    m = c.metric
-    head = ["column", "kind", "n ref", "n cur", "missing ref", "missing cur", m, f"{int(100 * c.confidence)}% CI",
-            "kl", "kl_reverse", "js", "null floor", "p (Holm)", "drift"]  # fmt: skip
-    rows = []
-    for r in c.sorted():
-        if r.status != "ok":
-            cells = [r.column, r.kind, r.n_reference, r.n_current, r.missing_reference, r.missing_current]
-            tds = "".join(f"<td class=l>{escape(str(v))}</td>" for v in cells[:2]) + "".join(f"<td>{v}</td>" for v in cells[2:])
-            rows.append(f"<tr class=error>{tds}<td class=l colspan=8>error: {escape(r.reason)}</td></tr>")
-            continue
-        e = r.estimates[m]
-        verdict = "DRIFT" if r.drift else ("significant, below threshold" if r.significant else "no")
-        cells = [r.n_reference, r.n_current, r.missing_reference, r.missing_current, _f(e.value), f"[{_f(e.ci[0])}, {_f(e.ci[1])}]",
-                 _f(r.kl.value), _f(r.kl_reverse.value), _f(r.js.value), _f(r.null_floor[m]), _p(r.p_value_holm)]  # fmt: skip
-        tds = f"<td class=l><a href='#col-{_id(r.column)}'>{escape(r.column)}</a></td><td class=l>{r.kind}</td>"
-        tds += "".join(f"<td>{escape(str(v))}</td>" for v in cells) + f"<td class=l>{verdict}</td>"
-        rows.append(f"<tr class={'drift' if r.drift else 'ok'}>{tds}</tr>")
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    return f"<table id=summary><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _id(name) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in str(name))
 
 
 def _bars(series, labels, *, colors, width=760, height=200, signed=False, title="") -> str:
