@@ -10,8 +10,8 @@ from ..data._table import _f, _id, _p, summary_table_html
 __all__ = ["render", "write_report", "summary_table_html"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#222;max-width:1100px}
-table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#222;max-width:1400px}
+table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
 th:first-child,td:first-child,td.l{text-align:left}tr.drift td{background:#fde8e8}tr.error td{color:#888}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
 section{margin:2rem 0;border-top:2px solid #eee}.note{color:#666;font-size:.9rem}
