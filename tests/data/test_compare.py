@@ -225,3 +225,34 @@ def test_notebook_html_repr_is_the_summary_table():
     c = kb.compare({"a": [0, 1] * 50}, {"a": [0, 1] * 50})
     html = c._repr_html_()
     assert html.startswith("<table id=summary>") and "<a href='#col-a'>a</a>" in html
+
+
+@pytest.mark.parametrize("make", ["polars_lazy", "arrow", "duckdb"])
+def test_same_comparison_whatever_holds_the_current_table(make):
+    """pandas against pandas is the reference; the current table in another library gives the same result."""
+    duckdb = pytest.importorskip("duckdb")
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(8)
+    ref = pd.DataFrame({"x": rng.normal(size=600), "c": rng.choice(list("abcd"), 600)})
+    cur = pd.DataFrame({"x": rng.normal(0.3, size=500), "c": rng.choice(list("abce"), 500)})
+    want = kb.compare(ref, cur).to_dict()
+    if make == "polars_lazy":
+        other = pl.from_pandas(cur).lazy()
+    elif make == "arrow":
+        other = pa.Table.from_pandas(cur)
+    else:
+        con = duckdb.connect()
+        con.register("cur_view", cur)
+        other = con.sql("select * from cur_view")
+    got = kb.compare(ref, other).to_dict()
+    for g, w in zip(got["columns"], want["columns"], strict=True):
+        for k in ("n_current", "missing_current", "p_value", "drift"):
+            assert g[k] == w[k], (make, g["column"], k)
+        assert g["psi"]["value"] == pytest.approx(w["psi"]["value"], rel=1e-12)
+        assert sorted((b["bin"], b["current"]) for b in g["bins"]) == sorted((b["bin"], b["current"]) for b in w["bins"])
+
+
+def test_identifier_like_column_noted():
+    ids = [f"id{i}" for i in range(3000)]
+    c = kb.compare({"u": ids}, {"u": ids[::-1]}, max_categories=100)
+    assert any("identifier" in n for n in c["u"].notes)
