@@ -156,3 +156,11 @@ def test_corrupt_file_is_a_data_error(tmp_path):
     f.write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match="bad.parquet"):
         kb.profile(str(f))
+
+
+def test_object_column_of_booleans_is_boolean():
+    """pandas holds True/False with None in an object column; it compares with a Polars boolean column."""
+    c = kb.profile(pd.DataFrame({"b": [True, None, False, True]}))["b"]
+    assert c.kind == "boolean" and dict(zip(c.labels, c.counts)) == {True: 2, False: 1} and c.missing == 1
+    r = kb.compare(pd.DataFrame({"b": [True, None, False, True] * 10}), pl.DataFrame({"b": [True, None, False, True] * 10}))
+    assert r["b"].status == "ok" and r["b"].psi.details["plugin"] == 0

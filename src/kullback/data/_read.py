@@ -152,6 +152,8 @@ def _column(s, name, dtype) -> Column:
         values = (labels, np.asarray(vc["__count__"].to_numpy(), dtype=np.int64))
         if kind == "categorical":
             values = _merge_labels(*values)
+            if values[0] and all(isinstance(v, bool) for v in values[0]):
+                kind = "boolean"  # an object column of booleans (pandas: True/False with None)
     else:
         values = None
     return Column(name, kind, str(dtype), values, n, missing)
