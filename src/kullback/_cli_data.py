@@ -92,6 +92,12 @@ def _exists(path) -> bool:
     return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
 
 
+def _status(text):
+    """A one-line progress message on stderr, only where stderr is a terminal (cleared by an empty text)."""
+    if sys.stderr.isatty():
+        print(f"\r\033[K{text}", end="" if text else "\r", file=sys.stderr, flush=True)
+
+
 def _fail(code, msg):
     print(f"kullback: error: {msg}", file=sys.stderr)
     return code
@@ -104,16 +110,24 @@ def _cmd_compare(args) -> int:
     if not (0 < args.alpha < 1) or (args.base is not None and not (args.base > 0 and args.base != 1)):
         return _fail(EXIT_USAGE, "--alpha must be in (0, 1) and --base positive and not 1")
     from .data import Profile, compare
+    from .data._compare import profile_present
     from .data._read import DataError
 
     try:
-        ref = Profile.load(args.reference) if args.reference.lower().endswith(".json") else args.reference
+        if args.reference.lower().endswith(".json"):
+            ref = Profile.load(args.reference)
+        else:
+            _status(f"profiling {args.reference} ...")
+            ref = profile_present(args.reference, _columns(args.columns), args.bins or "auto")
+        _status(f"counting {args.current} on the reference's bins and comparing ...")
         result = compare(
             ref, args.current, columns=_columns(args.columns), bins=args.bins or "auto", smoothing=args.smoothing,
             metric=args.metric, threshold=args.threshold, alpha=args.alpha, rng=args.seed, base=args.base,
         )  # fmt: skip
     except (DataError, KeyError) as exc:
+        _status("")
         return _fail(EXIT_DATA, str(exc).strip("\"'"))
+    _status("")
     print(_render(result, args.format))
     if args.report:
         from .report import write_report

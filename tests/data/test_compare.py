@@ -256,3 +256,8 @@ def test_identifier_like_column_noted():
     ids = [f"id{i}" for i in range(3000)]
     c = kb.compare({"u": ids}, {"u": ids[::-1]}, max_categories=100)
     assert any("identifier" in n for n in c["u"].notes)
+
+
+def test_named_column_missing_from_the_reference_is_reported_not_raised():
+    c = kb.compare({"a": [1.0, 2.0, 3.0]}, {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0]}, columns=["a", "b"])
+    assert c["a"].status == "ok" and "missing in the reference" in c["b"].reason

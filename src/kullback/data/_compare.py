@@ -380,13 +380,9 @@ def compare(
     smoothing_key = _check_options(smoothing, metric, alpha, confidence, base)
     smoothing = _SMOOTHING[smoothing_key]
     threshold = DEFAULT_THRESHOLDS[metric] if threshold is None else float(threshold)
-    ref = reference if isinstance(reference, Profile) else profile(reference, columns=columns, bins=bins, max_categories=max_categories)
-    if columns is None:
-        cur = current if isinstance(current, Profile) else profile(current, bins=ref, max_categories=max_categories)
-        names = list(dict.fromkeys([*ref.columns, *cur.columns]))
-    else:
-        cur = current if isinstance(current, Profile) else _profile_present(current, columns, ref, max_categories)
-        names = list(columns)
+    ref = reference if isinstance(reference, Profile) else profile_present(reference, columns, bins, max_categories)
+    cur = current if isinstance(current, Profile) else profile_present(current, columns, ref, max_categories)
+    names = list(dict.fromkeys([*ref.columns, *cur.columns])) if columns is None else list(columns)
     if not names:
         msg = "neither table has a column to compare"
         raise DataError(msg)
@@ -398,13 +394,14 @@ def compare(
     return Comparison(tuple(results), metric, threshold, alpha, smoothing, confidence, base)
 
 
-def _profile_present(data, columns, ref, max_categories):
-    """The current profile of the named columns it has (a column it lacks is reported, not raised)."""
+def profile_present(data, columns, bins, max_categories=1000):
+    """The profile of the named columns the data have (one they lack is reported by compare, not raised)."""
     from ._read import frame
 
-    f = frame(data)
-    have = [c for c in columns if c in f.collect_schema()]
-    return profile(data, columns=have, bins=ref, max_categories=max_categories)
+    if columns is not None:
+        schema = frame(data).collect_schema()
+        columns = [c for c in columns if c in schema]
+    return profile(data, columns=columns, bins=bins, max_categories=max_categories)
 
 
 def _decide(results, metric, threshold, alpha):
