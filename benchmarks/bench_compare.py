@@ -100,13 +100,16 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out")
     ap.add_argument("--child", nargs=3)
+    ap.add_argument("--make", nargs=4)
     args = ap.parse_args()
     if args.child:
         return child(*args.child)
+    if args.make:  # in a process of its own: Linux keeps a parent's peak RSS in ru_maxrss across fork and exec
+        return make(args.make[0], int(args.make[1]), float(args.make[2]), int(args.make[3]))
     with tempfile.TemporaryDirectory() as tmp:
         ref, cur = os.path.join(tmp, "ref.parquet"), os.path.join(tmp, "cur.parquet")
-        make(ref, args.rows, 0.0, 1)
-        make(cur, args.rows, 0.3, 2)
+        for path, shift, seed in ((ref, 0.0, 1), (cur, 0.3, 2)):
+            subprocess.run([sys.executable, __file__, "--make", path, str(args.rows), str(shift), str(seed)], check=True)
         rows = []
         for name in METHODS:
             runs = []

@@ -359,7 +359,7 @@ def profile(data, *, columns=None, bins="auto", max_categories: int = MAX_CATEGO
         return profile_dask(data, columns=columns, bins=bins, max_categories=max_categories)
     cols, absent = read_columns(data, columns)
     if absent:
-        msg = f"`columns` names {absent} that the data do not have; it has {[c.name for c in cols] or 'no such columns'}"
+        msg = f"`columns` names {absent} that the data do not have; name columns the table has, or leave `columns` out"
         raise KeyError(msg)
     out = {}
     for col in cols:

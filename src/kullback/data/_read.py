@@ -112,9 +112,7 @@ def _kind(dtype) -> str:
 
 
 def read_columns(data, columns=None):
-    """The columns of ``data`` (all, or those named) as :class:`Column`, and the names asked for but absent."""
-    import narwhals as nw
-
+    """The columns of ``data`` (all, or those named), an iterator of :class:`Column`, and the names asked for but absent."""
     f = frame(data)
     where = repr(os.fspath(data)) if _is_path(data) else "the data"
     try:
@@ -124,12 +122,31 @@ def read_columns(data, columns=None):
         raise DataError(msg) from None
     names = list(schema) if columns is None else [c for c in columns if c in schema]
     absent = [] if columns is None else [c for c in columns if c not in schema]
+    if _is_parquet(data):
+        # Parquet reads one column without the others: one column in memory at a time
+        return _one_by_one(f, names, schema, where), absent
+    eager = _collect(f, names, where)
+    return (_column(eager[c], c, schema[c]) for c in names), absent
+
+
+def _is_parquet(data) -> bool:
+    return _is_path(data) and os.fspath(data).lower().endswith((".parquet", ".pq"))
+
+
+def _collect(f, names, where):
+    """The named columns of a (lazy) frame, read."""
+    import narwhals as nw
+
     try:
-        eager = f.select(names).collect() if isinstance(f, nw.LazyFrame) else f.select(names)
+        return f.select(names).collect() if isinstance(f, nw.LazyFrame) else f.select(names)
     except Exception as exc:
         msg = f"cannot read {where}: {type(exc).__name__}: {exc}"
         raise DataError(msg) from None
-    return [_column(eager[c], c, schema[c]) for c in names], absent
+
+
+def _one_by_one(f, names, schema, where):
+    for c in names:
+        yield _column(_collect(f, [c], where)[c], c, schema[c])
 
 
 def _column(s, name, dtype) -> Column:
