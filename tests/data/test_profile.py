@@ -164,3 +164,15 @@ def test_object_column_of_booleans_is_boolean():
     assert c.kind == "boolean" and dict(zip(c.labels, c.counts)) == {True: 2, False: 1} and c.missing == 1
     r = kb.compare(pd.DataFrame({"b": [True, None, False, True] * 10}), pl.DataFrame({"b": [True, None, False, True] * 10}))
     assert r["b"].status == "ok" and r["b"].psi.details["plugin"] == 0
+
+
+def test_parquet_read_one_column_at_a_time(tmp_path, monkeypatch):
+    """Peak memory: a Parquet path is read column by column, never the whole table at once."""
+    from kullback.data import _read
+
+    _table().to_parquet(tmp_path / "t.parquet")
+    seen = []
+    real = _read._collect
+    monkeypatch.setattr(_read, "_collect", lambda f, names, where: seen.append(list(names)) or real(f, names, where))
+    p = kb.profile(str(tmp_path / "t.parquet"))
+    assert seen == [[c] for c in p] and len(seen) == 5
