@@ -79,7 +79,17 @@ def _psi(a: Estimate, b: Estimate, smoothing) -> Estimate:
     quantity = "PSI = D(current||reference) + D(reference||current)" + (f", smoothed ({smoothing})" if smoothing else "")
     se = math.inf if math.isinf(value) else a.stderr + b.stderr
     interval = "sum of the two KL intervals (conservative)"
-    return Estimate(value, se, ci, a.method, a.n, a.confidence, interval, quantity, details)
+    return Estimate(
+        value=value,
+        stderr=se,
+        ci=ci,
+        method=a.method,
+        n=a.n,
+        confidence=a.confidence,
+        interval=interval,
+        quantity=quantity,
+        details=details,
+    )
 
 
 def null_floor(metric: str, K: int, n: int, m: int) -> float:
