@@ -31,6 +31,10 @@ _LAZY = {
     "rank": ".fitting._rank",
     "Fit": ".fitting._result",
     "Ranking": ".fitting._result",
+    "profile": ".data",
+    "Profile": ".data",
+    "compare": ".data",
+    "Comparison": ".data",
 }
 
 __all__ = ["__version__", "AccuracyWarning", *_LAZY]

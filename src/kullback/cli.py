@@ -261,6 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     p_kl.add_argument("--q", required=True, help="column holding q (the approximation); may be the same column as --p")
     p_kl.add_argument("--normalize", action="store_true", help="treat the columns as unnormalised weights, e.g. counts")
     p_kl.add_argument("--base", type=_base, default=None, help="logarithm base: 2 for bits (default: nats)")
+    from ._cli_data import add_parsers  # compare, profile (issue 27)
+
+    add_parsers(sub, fmt)
     return parser
 
 
@@ -270,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if hasattr(args, "_run"):  # the dataset subcommands handle their own errors (_cli_data.py)
+        return args._run(args)
     try:
         return _cmd_kl(args)
     except UsageError as exc:
