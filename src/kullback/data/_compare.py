@@ -102,6 +102,31 @@ class Comparison:
 
     ``comparison["col"]`` is that column's result; ``.drift`` is True where any column drifted;
     ``.to_frame()`` (pandas), ``.to_dict()``, ``.to_json()``.
+
+    Parameters
+    ----------
+    columns : tuple of ColumnComparison
+        One result per column compared, each with ``kl``, ``kl_reverse``, ``js`` and ``psi``
+        (:class:`kullback.Estimate` objects), the null floor, the p-values and ``drift``.
+    metric : str
+        The divergence the decision used (``"psi"``, ``"kl"``, ``"kl_reverse"`` or ``"js"``).
+    threshold : float
+        The material-change threshold on the lower end of ``metric``'s interval.
+    alpha : float
+        The level of the Holm-corrected permutation test.
+    smoothing : str or None
+        The pseudo-count rule the divergences were computed with (None: the exact plug-in).
+    confidence : float
+        The coverage of the intervals.
+    base : float or None
+        The logarithm base of the divergences (None: nats).
+
+    Examples
+    --------
+    >>> import kullback as kb
+    >>> c = kb.compare({"x": [0, 1] * 500}, {"x": [0] * 900 + [1] * 100})
+    >>> c.drifted, c.metric, c.threshold
+    (['x'], 'psi', 0.1)
     """
 
     columns: tuple
@@ -358,6 +383,8 @@ def compare(
         Randomness of the permutation test (default seed 0: the same data give the same answer).
     base : float, optional
         Logarithm base of the divergences (default nats; 2 for bits).
+    max_categories : int
+        Most distinct values a categorical column keeps before the rest are counted in one "other" bin.
 
     Returns
     -------

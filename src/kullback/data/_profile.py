@@ -113,6 +113,21 @@ class Profile:
 
     ``profile["col"]`` is that column's :class:`ColumnProfile`; ``.save(path)`` / ``Profile.load(path)``
     write and read it as JSON (``"kullback_profile"`` holds the schema version).
+
+    Parameters
+    ----------
+    columns : dict
+        Column name -> its :class:`ColumnProfile` (the bins, their exact counts, missing and
+        non-finite counts).
+    version : int
+        The JSON schema version the profile is written with.
+
+    Examples
+    --------
+    >>> import kullback as kb
+    >>> whole = kb.profile({"x": [1.0, 2.0, 3.0, 4.0]}, bins=2)
+    >>> whole.n, len(whole)
+    (4, 1)
     """
 
     columns: dict
