@@ -230,3 +230,89 @@ def test_near_identical_vectors_keep_their_digits(path, n, normalize):
         want_js = mp.fsum((a * mp.log(2 * a / (a + b)) + b * mp.log(2 * b / (a + b))) / 2 for a, b in zip(P, Q))
     assert float(kb.kl(p, q, normalize=normalize)) == pytest.approx(float(want_kl), rel=1e-8)
     assert float(kb.js(p, q, normalize=normalize)) == pytest.approx(float(want_js), rel=1e-8)
+
+
+# --------------------------------------------------------------------------- issue 24, item 7: NaN gradients
+
+
+def _grads(f, p, q, dtype="float64", **kw):
+    torch = pytest.importorskip("torch")
+    tp = torch.tensor(p, dtype=getattr(torch, dtype), requires_grad=True)
+    tq = torch.tensor(q, dtype=getattr(torch, dtype), requires_grad=True)
+    f(tp, tq, **kw).backward()
+    return tp.grad.tolist(), tq.grad.tolist()
+
+
+def test_gradient_of_kl_at_a_tiny_q_is_minus_p_over_q():
+    """dD/dq for q = [1, 1e-160] was [-0.5, nan] (the unused branch of a where formed (p - q)/q, and torch's quotient
+    rule x/y^2 overflowed), every component NaN with normalize=True; float32 from q ~ 1e-20. Truth: -p/q, and for
+    the normalised function (1 - pn/qn)/sum q (hand-derived; mpmath at 30 digits)."""
+    _, gq = _grads(kb.kl, [0.5, 0.5], [1.0, 1e-160])
+    assert gq == [-0.5, pytest.approx(-5e159, rel=1e-15)]
+    _, gq = _grads(kb.kl, [0.5, 0.5], [1.0, 1e-20], "float32")
+    assert gq == [-0.5, pytest.approx(-5e19, rel=1e-6)]
+    _, gq = _grads(kb.kl, [0.5, 0.5], [1.0, 1e-160], normalize=True)
+    with mp.workdps(30):
+        s = 1 + mp.mpf(1e-160)
+        want = [float((1 - mp.mpf(0.5) * s) / s), float((1 - mp.mpf(0.5) / (mp.mpf(1e-160) / s)) / s)]
+    assert gq == pytest.approx(want, rel=1e-14)
+
+
+def test_gradient_of_kl_at_an_underflowing_ratio_is_finite():
+    """p = [1e-300, 1], q = [1, 1e-300]: p/q overflows in the second outcome; dD/dq was [-1e-300, nan]."""
+    _, gq = _grads(kb.kl, [1e-300, 1.0], [1.0, 1e-300])
+    assert gq == [pytest.approx(-1e-300, rel=1e-15), pytest.approx(-1e300, rel=1e-15)]
+
+
+def test_gradient_of_js_with_a_padding_class_is_finite():
+    """An outcome with weight 0 in p and q (a padding class) made its dJS/dp, dJS/dq NaN, and every component NaN
+    with normalize=True. Truth (one-sided partials): dJS/dx = 1/2 log(2x/(x + y)) where x > 0 and 1/2 log 2 where
+    x = y = 0 (the term is x log 2 / 2 along x); normalised, (g_i - sum_j pn_j g_j) / sum p."""
+    p, q = [0.2, 0.8, 0.0], [0.6, 0.4, 0.0]
+    g = [0.5 * math.log(2 * a / (a + b)) if a > 0 else 0.5 * math.log(2) for a, b in zip(p, q)]
+    h = [0.5 * math.log(2 * b / (a + b)) if b > 0 else 0.5 * math.log(2) for a, b in zip(p, q)]
+    for dtype, rel in (("float64", 1e-14), ("float32", 1e-6)):
+        gp, gq = _grads(kb.js, p, q, dtype)
+        assert gp == pytest.approx(g, rel=rel) and gq == pytest.approx(h, rel=rel)
+    counts_p, counts_q = [2.0, 8.0, 0.0], [3.0, 2.0, 0.0]
+    gp, gq = _grads(kb.js, counts_p, counts_q, normalize=True)
+    mean_g = sum(a * b for a, b in zip(p, g))
+    mean_h = sum(a * b for a, b in zip(q, h))
+    assert gp == pytest.approx([(gi - mean_g) / 10 for gi in g], rel=1e-13, abs=1e-16)
+    assert gq == pytest.approx([(hi - mean_h) / 5 for hi in h], rel=1e-13, abs=1e-16)
+
+
+def test_gradient_of_js_at_subnormal_weights_is_finite():
+    """p = [1, 5e-320], q = [1, 4e-321]: dJS/dp_2 was -inf (torch's quotient rule squared the subnormal sum);
+    truth 1/2 log(2p/(p + q)) (mpmath), to the digits a subnormal weight has (the gradient's p * (1/p) rounds on the
+    subnormal grid: smallest subnormal / p = 1e-4)."""
+    gp, gq = _grads(kb.js, [1.0, 5e-320], [1.0, 4e-321])
+    with mp.workdps(30):
+        a, b = mp.mpf(5e-320), mp.mpf(4e-321)
+        assert gp[1] == pytest.approx(float(mp.log(2 * a / (a + b)) / 2), rel=1e-3)
+        assert gq[1] == pytest.approx(float(mp.log(2 * b / (a + b)) / 2), rel=1e-3)
+
+
+def test_gradient_of_cross_entropy_in_p_where_p_is_zero_is_minus_log_q():
+    """-p log q is linear in p: at p = 0 < q its derivative is -log q, which came out 0."""
+    gp, _ = _grads(kb.cross_entropy, [0.0, 1.0], [0.25, 0.75])
+    assert gp == pytest.approx([-math.log(0.25), -math.log(0.75)], rel=1e-15)
+
+
+def test_gradient_of_normalised_kl_with_a_subnormal_total_is_not_nan():
+    """Weights whose sum is subnormal: 1/max overflowed in the chain rule and met its negative (inf - inf = NaN in
+    every component). D(p||p) = 0 for any scale, and its gradient is 0 (the normalised function is flat there)."""
+    w = [3e-320, 5e-320]
+    gp, gq = _grads(kb.kl, w, w, normalize=True)
+    assert gp == [0.0, 0.0] and gq == [0.0, 0.0]
+
+
+def test_gradient_of_kl_at_a_tiny_q_is_minus_p_over_q_jax():
+    """The same class through jax.grad: dD/dq = -p/q at q = 1e-160 (was NaN)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    gq = jax.grad(lambda q: kb.kl(jnp.asarray([0.5, 0.5]), q))(jnp.asarray([1.0, 1e-160]))
+    np.testing.assert_allclose(np.asarray(gq), [-0.5, -5e159], rtol=1e-15)
+    gq = jax.grad(lambda q: kb.js(jnp.asarray([0.5, 0.5, 0.0]), q, normalize=True))(jnp.asarray([0.25, 0.75, 0.0]))
+    assert np.all(np.isfinite(np.asarray(gq)))

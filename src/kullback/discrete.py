@@ -421,13 +421,17 @@ class _View:
     their sum (in [1, n]) cannot overflow, and subnormal weights are divided exactly.
     """
 
-    __slots__ = ("w", "v", "shift")
+    __slots__ = ("w", "v", "shift", "stop")
 
-    def __init__(self, xp, w, normalize):
+    def __init__(self, xp, w, normalize, stop=None):
         self.w = w
         self.v, self.shift = w, None
+        self.stop = stop
         if normalize:
             top = xp.max(w, axis=-1, keepdims=True)  # > 0: all-zero rows were refused
+            # w / sum w does not depend on the scale: differentiated as a constant, top keeps 1/top (which overflows for
+            # a subnormal top) out of the chain rule, where it met its negative as inf - inf = NaN in every component
+            top = top if stop is None else stop(top)
             scaled = w / top
             total = xp.sum(scaled, axis=-1, keepdims=True)
             self.v = scaled / total
@@ -437,6 +441,42 @@ class _View:
         """log of the formula's values where mask (0 elsewhere), from the weights themselves."""
         lw = xp.log(_safe(xp, mask, self.w))
         return lw if self.shift is None else lw - self.shift
+
+
+def _stop_gradient(xp, arrays):
+    """The library's stop-gradient (torch's detach, jax.lax.stop_gradient) where the arrays may be differentiated,
+    else None (NumPy and other libraries without autodiff; arrays that no transform traces: the gradient's forms
+    cost a third more time)."""
+    if xp is np:
+        return None
+    compat = _compat()
+    if compat.is_torch_namespace(xp):
+        torch = sys.modules["torch"]
+        functorch = getattr(torch._C, "_functorch", None)
+        traced = (
+            (torch.is_grad_enabled() and any(a.requires_grad for a in arrays))
+            or getattr(torch.autograd.forward_ad, "_current_level", 0) >= 0  # inside a dual_level: forward mode
+            or (functorch is not None and any(functorch.is_functorch_wrapped_tensor(a) for a in arrays))  # torch.func
+        )
+        return (lambda x: x.detach()) if traced else None
+    if compat.is_jax_namespace(xp):
+        jax = sys.modules["jax"]
+        return jax.lax.stop_gradient if any(isinstance(a, jax.core.Tracer) for a in arrays) else None
+    return None
+
+
+def _differentiated_as(stop, value, proxy):
+    """value, with the derivative of proxy: a form equal to it in exact arithmetic whose derivative is well scaled.
+
+    The accurate forms of the values divide (x/y, (x - y)/y), and a quotient's derivative in y is formed as x/y^2 by
+    torch and jax: it overflows to inf for y near 1e-160 (dD/dq = -p/q was -inf or NaN where it is -5e159), and the
+    branch a ``where`` leaves unused still sends 0 * inf = NaN back. A difference of logarithms has derivatives
+    1/x and -1/y, formed as g/x with g the term's own weight. stop(value) + (proxy - stop(proxy)) is value exactly (the
+    parenthesis is exactly 0 where proxy is finite) and differentiates as proxy (the usual stop-gradient identity).
+    """
+    if stop is None:
+        return value
+    return stop(value) + (proxy - stop(proxy))
 
 
 def _safe(xp, mask, x):
@@ -471,14 +511,18 @@ def _log_ratio(xp, x, y, r, mask):
 
 @np.errstate(**_QUIET)
 def _kl_terms(xp, P, Q):
-    """p log(p / q) per element: log of the ratio where it is a normal number, else log p - log q."""
+    """p log(p / q) per element: log of the ratio where it is a normal number, else log p - log q; differentiated
+    as p (log p - log q) (see :func:`_differentiated_as`)."""
     p, q = P.v, Q.v
     both = (P.w > 0) & (Q.w > 0)
     ps, qs = _safe(xp, both, p), _safe(xp, both, q)
     direct = both & _normal(xp, ps) & _normal(xp, qs) & _normal(xp, ps / qs)
     ratio = _safe(xp, direct, p) / _safe(xp, direct, q)
-    split = both & ~direct
-    log_ratio = xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
+    split = P.log(xp, both) - Q.log(xp, both)  # log p - log q from the weights: finite wherever both > 0
+    # differentiated as log p - log q, the logs of the values where normal (the weights' logs would bring 1/w and
+    # 1/sum w into the chain rule, both inf for a subnormal sum: inf - inf = NaN)
+    proxy = None if P.stop is None else _log_where_normal(xp, P, ps, both) - _log_where_normal(xp, Q, qs, both)
+    log_ratio = _differentiated_as(P.stop, xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), split), proxy)
     t = xp.where(both, ps * log_ratio, xp.zeros_like(p))
     if P.shift is not None:
         # Normalised values: p log(p/q) - p + q, each term >= 0. The added q - p sum to 0 in exact arithmetic, but the
@@ -490,10 +534,13 @@ def _kl_terms(xp, P, Q):
 
 @np.errstate(**_QUIET)
 def _plogq_terms(xp, P, Q):
-    """p log q per element (Q may be P): 0 where p = 0, -inf where q = 0 < p."""
-    both = (P.w > 0) & (Q.w > 0)
+    """p log q per element (Q may be P): 0 where p = 0, -inf where q = 0 < p.
+
+    Linear in p, so at p = 0 < q its derivative in p is log q (it was 0); where Q is P (entropy), the one-sided
+    derivative of p log p at 0 is infinite, and the gradient there 0 (as torch's kl_div)."""
+    both = (P.w > 0) & (Q.w > 0) if Q is P else Q.w > 0
     log_q = _log_where_normal(xp, Q, _safe(xp, both, Q.v), both)
-    t = xp.where(both, _safe(xp, both, P.v) * log_q, xp.zeros_like(P.v))
+    t = xp.where(both, P.v * log_q, xp.zeros_like(P.v))
     return xp.where((P.w > 0) & (Q.w == 0), xp.full_like(t, -math.inf), t)
 
 
@@ -503,28 +550,36 @@ def _js_terms(xp, P, Q):
 
     The ratios are at most 2 and at least the (normalised) weight itself, so they neither
     overflow nor underflow to 0; m = (p + q) / 2 is never formed (it would round a lone
-    smallest subnormal to 0).
+    smallest subnormal to 0) but where it is a normal number.  Differentiated as
+    x (log x - log m) (see :func:`_differentiated_as`); an outcome that p and q both give
+    weight 0 (a padding class) as its limit (p + q) log 2, whose derivatives are log 2.
     """
     p, q = P.v, Q.v
     total = p + q
-    m = total / 2
-    fine = _normal(xp, _safe(xp, total > 0, m))
+    some = total > 0
+    total_s = _safe(xp, some, total)
+    m = total_s / 2
+    fine = _normal(xp, m)
     ms = _safe(xp, fine, m)
+    log_m = None if P.stop is None else xp.log(total_s) - math.log(2)  # the derivative's log m, finite even where m underflows
     rel, old, use_rel = xp.zeros_like(p), xp.zeros_like(p), fine
     for x in (p, q):
         pos = x > 0
         xs = _safe(xp, pos, x)
+
+        proxy = None if log_m is None else xp.log(xs) - log_m
         # where m = (p + q)/2 is a normal number, x log(x/m) - x + m summed over p and q: the rounding of m then enters
         # at second order only (the sum's derivative in m is 2 - (p + q)/m = 0), while in x log(2x/(p + q)) it is first
         # order; the log ratio as in _log_ratio (near-identical p and q lost 1e-4 of JS at a relative 1e-6).
         # Both halves of an element take the same form (each alone is not the term).
         r = xs / ms
         ok = pos & fine & _normal(xp, xs) & _normal(xp, r)
-        lr = _log_ratio(xp, xs, ms, r, ok)
+        lr = _differentiated_as(P.stop, _log_ratio(xp, xs, ms, r, ok), proxy)
         rel = rel + xp.where(pos, xs * lr + (ms - xs), ms)  # m - x exact (Sterbenz): only the log term rounds
-        old = old + xp.where(pos, xs * xp.log((xs + xs) / _safe(xp, pos, total)), xp.zeros_like(x))
+        lo = _differentiated_as(P.stop, xp.log((xs + xs) / total_s), proxy)
+        old = old + xp.where(pos, xs * lo, xp.zeros_like(x))
         use_rel = use_rel & (ok | ~pos)
-    return xp.where(use_rel, rel, old)
+    return xp.where(some, xp.where(use_rel, rel, old), total * math.log(2))
 
 
 # --------------------------------------------------------------------------- the divergences
@@ -532,7 +587,8 @@ def _js_terms(xp, P, Q):
 
 def _generic(xp, arrays, names, axis, normalize):
     arrays = _prepare(xp, arrays, names, axis, normalize)
-    return [_View(xp, a, normalize) for a in arrays]
+    stop = _stop_gradient(xp, arrays)
+    return [_View(xp, a, normalize, stop) for a in arrays]
 
 
 def kl(p, q, *, axis=-1, base=None, normalize=False):
