@@ -236,3 +236,9 @@ def test_kl_on_a_small_csv_imports_no_scipy_stats_or_torch():
         "print(*[m for m in ('scipy.stats', 'torch', 'jax', 'numba') if m in sys.modules])"
     )
     assert _fresh(code) == set()
+
+
+def test_base_below_one_is_a_usage_error(tmp_path, capsys):
+    """--base 0.5 printed negative divergences (issue 24, item 11); now exit 2 naming --base."""
+    assert _run(tmp_path, "a,b\n1,2\n3,4\n", "--p", "a", "--q", "b", "--normalize", "--base", "0.5") == 2
+    assert "argument --base: must be a finite number above 1" in capsys.readouterr().err

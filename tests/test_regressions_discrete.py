@@ -316,3 +316,36 @@ def test_gradient_of_kl_at_a_tiny_q_is_minus_p_over_q_jax():
     np.testing.assert_allclose(np.asarray(gq), [-0.5, -5e159], rtol=1e-15)
     gq = jax.grad(lambda q: kb.js(jnp.asarray([0.5, 0.5, 0.0]), q, normalize=True))(jnp.asarray([0.25, 0.75, 0.0]))
     assert np.all(np.isfinite(np.asarray(gq)))
+
+
+# --------------------------------------------------------------------------- issue 24, item 11: bases below 1
+
+
+@pytest.mark.parametrize("base", [0.5, 1, 1.0, 0, -2, 1e-300, 0.999999, float("nan"), float("inf"), np.float32(0.5)])
+def test_base_below_or_at_one_is_refused_for_vectors_and_objects(base):
+    """base=0.5 made every divergence negative (H = 1 bit came out -1, as scipy.stats.entropy(p, base=0.5) gives),
+    against the guarantee that divergences and entropies are never below 0; now every base that is not a finite
+    number above 1 is refused, naming `base`, for vectors and for distribution objects alike."""
+    assert st.entropy([0.5, 0.5], base=0.5) == pytest.approx(-1.0)  # the peer's answer, which we refuse to give
+    p, q = [0.5, 0.5], [0.25, 0.75]
+    for call in (
+        lambda: kb.kl(p, q, base=base),
+        lambda: kb.entropy(p, base=base),
+        lambda: kb.cross_entropy(p, q, base=base),
+        lambda: kb.js(p, q, base=base),
+        lambda: kb.kl(st.norm(0, 1), st.norm(1, 1), base=base),
+        lambda: kb.entropy(st.poisson(3), base=base),
+        lambda: kb.cross_entropy(st.norm(0, 1), st.norm(1, 1), base=base),
+        lambda: kb.js(st.norm(0, 1), st.norm(1, 1), base=base),
+    ):
+        with pytest.raises(ValueError, match=r"`base` must be a finite number above 1 .*got"):
+            call()
+
+
+def test_bases_above_one_convert_units():
+    """Any finite base above 1 divides by its log: base 2 gives bits (H of a fair coin = 1), base 1.5 log_1.5."""
+    assert float(kb.entropy([0.5, 0.5], base=2)) == pytest.approx(1.0, rel=1e-15)
+    assert float(kb.kl([0.5, 0.5], [0.25, 0.75], base=1.5)) == pytest.approx(
+        st.entropy([0.5, 0.5], [0.25, 0.75]) / math.log(1.5), rel=1e-14
+    )
+    assert float(kb.kl(st.norm(0, 1), st.norm(1, 1), base=np.float32(2))) == pytest.approx(0.5 / math.log(2), rel=1e-12)

@@ -64,7 +64,8 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
         along ``axis``.  They must sum to 1 (to ``sqrt(eps)``) unless
         ``normalize=True``.  The result is an array of the caller's library
         (a NumPy scalar for 1-D NumPy input); gradients flow.
-    base : None for nats, 2 for bits, any positive number but 1.
+    base : None for nats, 2 for bits, any finite number above 1 (below 1 every
+        divergence would turn negative: refused with a ValueError).
 
     ``+inf`` where q = 0 but p > 0: that is the true divergence.
 

@@ -231,13 +231,13 @@ def _cmd_kl(args) -> int:
 
 
 def _base(text: str) -> float:
-    """--base: a positive finite number other than 1."""
+    """--base: a finite number above 1 (the library's rule: below 1 every divergence turns negative)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0 and value != 1):
-        msg = f"must be a positive finite number other than 1 (2 for bits), got {text!r}"
+    if not (math.isfinite(value) and value > 1):
+        msg = f"must be a finite number above 1 (2 for bits), got {text!r}; below 1 every divergence would be negative"
         raise argparse.ArgumentTypeError(msg)
     return value
 

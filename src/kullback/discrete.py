@@ -35,7 +35,8 @@ Conventions (see ``shared/DESIGN.md``):
 * Dtypes: floating inputs keep their dtype (mixed: the wider one); integer
   inputs and array-likes alone give the library's default float (float64 for
   NumPy); an array-like beside an array joins that array's dtype.
-* ``base=None`` gives nats; ``base=2`` bits.
+* ``base=None`` gives nats; ``base=2`` bits; any finite base above 1 (a base below 1 would
+  make every divergence and entropy negative, so it is refused).
 
 Large float32/float64 NumPy inputs go through the fused single-pass kernels of
 :mod:`kullback._kernels`; everything else through the generic array-API code.
@@ -226,13 +227,19 @@ def _normalise_axis(axis, ndim, name):
 
 
 def _log_base(base):
+    """log(base), or None for nats; a base must exceed 1 (below it every divergence and entropy turns negative)."""
     if base is None:
         return None
     if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)):
-        msg = f"base must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}"
+        msg = f"`base` must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}"
         raise TypeError(msg)
-    if not (math.isfinite(base) and base > 0 and base != 1):
-        msg = f"base must be positive, finite and not 1, got {base}"
+    if not (math.isfinite(base) and base > 1):
+        # log_b x = ln x / ln b: a base in (0, 1) flips the sign of every non-negative quantity (scipy.stats.entropy
+        # accepts it and returns -1 bit for H = 1 bit), 1 divides by 0, and others have no logarithm
+        msg = (
+            f"`base` must be a finite number above 1 (2 for bits, 10 for hartleys; None for nats), got {base!r}; "
+            "a base below 1 would make every divergence and entropy negative"
+        )
         raise ValueError(msg)
     return math.log(base)
 
