@@ -349,3 +349,78 @@ def test_bases_above_one_convert_units():
         st.entropy([0.5, 0.5], [0.25, 0.75]) / math.log(1.5), rel=1e-14
     )
     assert float(kb.kl(st.norm(0, 1), st.norm(1, 1), base=np.float32(2))) == pytest.approx(0.5 / math.log(2), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- issue 24, items 9 and 10: arrays that are not plain data
+
+
+def test_masked_arrays_with_masked_outcomes_are_refused():
+    """A masked array's sum honoured the mask while the terms used the hidden data: kl gave 0.218 for the masked
+    vectors below, whose visible parts (scipy.stats.entropy) give 0.1438. Refused, naming `p` and the two remedies;
+    .filled(0) then gives scipy's value, and a masked array with nothing masked is plain data."""
+    m = np.ma.masked_array([0.5, 0.3, 0.2, 9.0], mask=[0, 0, 0, 1])
+    n = np.ma.masked_array([0.25, 0.25, 0.5, 0.0], mask=[0, 0, 0, 1])
+    for call in (lambda: kb.kl(m, n), lambda: kb.entropy(m), lambda: kb.js([0.5, 0.3, 0.2, 0.0], m, normalize=True)):
+        with pytest.raises(TypeError, match=r"masked array with 1 masked outcome.*\.filled\(0\).*\.compressed\(\)"):
+            call()
+    assert float(kb.kl(m.filled(0), n.filled(0))) == pytest.approx(st.entropy([0.5, 0.3, 0.2], [0.25, 0.25, 0.5]), rel=1e-14)
+    plain = np.ma.masked_array([0.5, 0.3, 0.2], mask=[0, 0, 0])
+    assert float(kb.entropy(plain)) == pytest.approx(st.entropy([0.5, 0.3, 0.2]), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "w",
+    [
+        np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"),
+        np.array([1, 2], dtype="timedelta64[s]"),
+        np.array([0.5, 0.5], dtype=object),
+        np.array(["0.5", "0.5"]),
+    ],
+)
+def test_dates_durations_strings_and_objects_are_not_weights(w):
+    """datetime64 and timedelta64 arrays were taken as their integer counts (entropy 0.6931 of two dates), object
+    and string arrays parsed; an array of anything but real numbers is now a TypeError naming `p`."""
+    with pytest.raises(TypeError, match=r"`p` must hold real numbers, got an array of dtype"):
+        kb.entropy(w, normalize=True)
+    with pytest.raises(TypeError, match=r"`q` must hold real numbers"):
+        kb.kl(np.array([0.5, 0.5]), w, normalize=True)
+
+
+def test_boolean_weights_are_refused_in_every_form():
+    """Decided: True/False are indicators, not weights (1/0 would be a guess); refused as lists, NumPy and torch."""
+    torch = pytest.importorskip("torch")
+    for w in ([True, False], np.array([True, True]), torch.tensor([True, False])):
+        with pytest.raises(TypeError, match="boolean dtype"):
+            kb.entropy(w, normalize=True)
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_np_matrix_is_read_as_its_2d_array():
+    """np.matrix failed inside NumPy ("matrix.sum() got an unexpected keyword argument 'keepdims'"); it is now the
+    same 2-D array, axis keeping its meaning (rows along axis=-1, columns along axis=0). Reference: scipy."""
+    P, Q = [[0.5, 0.5], [0.25, 0.75]], [[0.25, 0.75], [0.5, 0.5]]
+    got = kb.kl(np.matrix(P), np.matrix(Q))
+    assert type(got) is np.ndarray and got.shape == (2,)
+    np.testing.assert_allclose(got, st.entropy(np.array(P), np.array(Q), axis=-1), rtol=1e-14)
+    got = kb.js(np.matrix(P), np.matrix(Q), axis=0, normalize=True)
+    np.testing.assert_allclose(got, kb.js(np.array(P), np.array(Q), axis=0, normalize=True), rtol=0)
+
+
+def test_meta_tensors_are_refused_with_our_message():
+    """A tensor on the meta device failed in torch ("Tensor.item() cannot be called on meta tensors")."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"`p` is a tensor on the meta device"):
+        kb.kl(torch.empty(3, device="meta"), torch.empty(3, device="meta"))
+
+
+def test_dask_arrays_of_unknown_size_are_refused_with_our_message():
+    """p[p > 0] on a Dask array has shape (nan,): kl said "p has nan, q has nan" outcomes; now it names `p` and says
+    to call compute_chunk_sizes(). A single such vector needs no lining up: its entropy still computes (log 2)."""
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.array([0.5, 0.0, 0.5]), chunks=2)
+    y = da.from_array(np.array([0.25, 0.0, 0.75]), chunks=2)
+    with pytest.raises(ValueError, match=r"`p` has dimensions of unknown size \(shape \(nan,\)\).*compute_chunk_sizes"):
+        kb.kl(x[x > 0], y[y > 0])
+    assert float(kb.entropy(x[x > 0])) == pytest.approx(math.log(2), rel=1e-15)
+    known = x[x > 0].compute_chunk_sizes()
+    assert float(kb.kl(known, y[y > 0].compute_chunk_sizes())) == pytest.approx(st.entropy([0.5, 0.5], [0.25, 0.75]), rel=1e-14)

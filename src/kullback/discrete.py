@@ -132,12 +132,37 @@ def _from_array_like(x, name):
 
 
 def _check_kind(xp, dtype, name):
-    if xp.isdtype(dtype, "bool"):
+    if xp.isdtype(dtype, "bool"):  # True/False as 1/0 would be a guess: indicators are not weights
         msg = f"{name} has boolean dtype; give probabilities or counts as numbers"
         raise TypeError(msg)
     if xp.isdtype(dtype, "complex floating"):
         msg = f"{name} has complex dtype {dtype}; weights must be real"
         raise TypeError(msg)
+    if not xp.isdtype(dtype, ("real floating", "integral")):  # datetime64, timedelta64, strings, objects
+        msg = f"`{name}` must hold real numbers, got an array of dtype {dtype}; convert it to floats first"
+        raise TypeError(msg)
+
+
+def _plain(x, name):
+    """x, with the array kinds whose rules are not an array's refused or converted: masked arrays (their sums honour
+    the mask, their elements do not), np.matrix (always 2-D, its sum keeps no keepdims), tensors without values."""
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(x, ma.MaskedArray):
+        masked = int(np.count_nonzero(ma.getmaskarray(x)))
+        if masked:
+            msg = (
+                f"`{name}` is a NumPy masked array with {masked} masked outcome(s); kullback does not guess what a "
+                f"masked outcome means: pass {name}.filled(0) to give masked outcomes weight 0, or "
+                f"{name}.compressed() to drop them (and drop the same outcomes from the other vector)"
+            )
+            raise TypeError(msg)
+        return np.asarray(x.data)
+    if isinstance(x, np.matrix):
+        return np.asarray(x)  # the same 2-D array: axis keeps its meaning
+    if getattr(x, "is_meta", False) is True:
+        msg = f"`{name}` is a tensor on the meta device: it has a shape but no values; create it on a real device"
+        raise TypeError(msg)
+    return x
 
 
 def _inputs(args, names):
@@ -147,6 +172,7 @@ def _inputs(args, names):
     counts in the default float, array-likes join the arrays' dtype (or the
     default float where there is no array), and the result type of those wins.
     """
+    args = [_plain(a, n) for a, n in zip(args, names)]
     given = [_is_array(a) for a in args]
     real = [a for a, g in zip(args, given) if g]
     xp = _namespace(real)
@@ -260,6 +286,14 @@ def _prepare(xp, arrays, names, axis, normalize):
             raise ValueError(msg)
 
     axes = [_normalise_axis(axis, a.ndim, n) for a, n in zip(arrays, names)]
+    if len(arrays) > 1:
+        for a, n in zip(arrays, names):
+            if any(s is None or s != s for s in a.shape):  # None (array API) or NaN (Dask): sizes not yet computed
+                msg = (
+                    f"`{n}` has dimensions of unknown size (shape {tuple(a.shape)}), so its outcomes cannot be lined up "
+                    f"with the other vector's; compute them first ({n}.compute_chunk_sizes() for a Dask array)"
+                )
+                raise ValueError(msg)
     lengths = [a.shape[ax] for a, ax in zip(arrays, axes)]
     if len(set(lengths)) > 1:
         detail = ", ".join(f"{n} has {m}" for n, m in zip(names, lengths))
