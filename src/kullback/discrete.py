@@ -559,11 +559,12 @@ def _kl_terms(xp, P, Q):
     ps, qs = _safe(xp, both, p), _safe(xp, both, q)
     direct = both & _normal(xp, ps) & _normal(xp, qs) & _normal(xp, ps / qs)
     ratio = _safe(xp, direct, p) / _safe(xp, direct, q)
-    split = P.log(xp, both) - Q.log(xp, both)  # log p - log q from the weights: finite wherever both > 0
+    split = both & ~direct
     # differentiated as log p - log q, the logs of the values where normal (the weights' logs would bring 1/w and
     # 1/sum w into the chain rule, both inf for a subnormal sum: inf - inf = NaN)
     proxy = None if P.stop is None else _log_where_normal(xp, P, ps, both) - _log_where_normal(xp, Q, qs, both)
-    log_ratio = _differentiated_as(P.stop, xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), split), proxy)
+    value = xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
+    log_ratio = _differentiated_as(P.stop, value, proxy)
     t = xp.where(both, ps * log_ratio, xp.zeros_like(p))
     if P.shift is not None:
         # Normalised values: p log(p/q) - p + q, each term >= 0. The added q - p sum to 0 in exact arithmetic, but the
@@ -598,11 +599,11 @@ def _js_terms(xp, P, Q):
     p, q = P.v, Q.v
     total = p + q
     some = total > 0
-    total_s = _safe(xp, some, total)
-    m = total_s / 2
-    fine = _normal(xp, m)
+    m = total / 2
+    fine = _normal(xp, _safe(xp, some, m))  # where p = q = 0, m = 0 and each half adds m: the term is 0
     ms = _safe(xp, fine, m)
-    log_m = None if P.stop is None else xp.log(total_s) - math.log(2)  # the derivative's log m, finite even where m underflows
+    # the derivative's log m, finite even where m underflows or is 0
+    log_m = None if P.stop is None else xp.log(_safe(xp, some, total)) - math.log(2)
     rel, old, use_rel = xp.zeros_like(p), xp.zeros_like(p), fine
     for x in (p, q):
         pos = x > 0
@@ -617,10 +618,11 @@ def _js_terms(xp, P, Q):
         ok = pos & fine & _normal(xp, xs) & _normal(xp, r)
         lr = _differentiated_as(P.stop, _log_ratio(xp, xs, ms, r, ok), proxy)
         rel = rel + xp.where(pos, xs * lr + (ms - xs), ms)  # m - x exact (Sterbenz): only the log term rounds
-        lo = _differentiated_as(P.stop, xp.log((xs + xs) / total_s), proxy)
+        lo = _differentiated_as(P.stop, xp.log((xs + xs) / _safe(xp, pos, total)), proxy)
         old = old + xp.where(pos, xs * lo, xp.zeros_like(x))
         use_rel = use_rel & (ok | ~pos)
-    return xp.where(some, xp.where(use_rel, rel, old), total * math.log(2))
+    terms = xp.where(use_rel, rel, old)
+    return terms if P.stop is None else xp.where(some, terms, total * math.log(2))
 
 
 # --------------------------------------------------------------------------- the divergences
