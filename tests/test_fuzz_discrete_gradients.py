@@ -28,9 +28,9 @@ of g_i against that sum, so
     |got - ref| <= (n + 16) eps (|g_i| + W_i + sum_j x_j (|g_j| + W_j)) / sum p + 16 tiny,
 
 eps and tiny of the dtype.  Where the true derivative exceeds the dtype's range (-p/q with q subnormal), +-inf of
-its sign is the answer.  Known gap, not checked: js with normalize=True differentiates the normalised values,
-so where one underflows to 0 in the dtype (a weight below 1e-324 of its total) its own component is the zero
-weight's finite stand-in, not the finite truth (any value but NaN).  Never NaN, anywhere (the bug: dD/dq = [-0.5, nan] for q = [1, 1e-160], every component
+its sign is the answer.  Known gap, not checked: js with normalize=True, where the normalised values of p and q
+both underflow to 0 in the dtype (weights below 1e-324 of their totals), takes the outcome as a padding class
+(derivatives 1/2 log 2) rather than the finite truth (any value but NaN).  Never NaN, anywhere (the bug: dD/dq = [-0.5, nan] for q = [1, 1e-160], every component
 NaN with normalize=True; a padding class made JS's gradient NaN).
 """
 
@@ -180,8 +180,9 @@ def references(name, p, q, normalize):
         (rp, wp), (rq, wq) = _chain(gx, wx, x, sp), _chain(gy, wy, y, sq)
         if name == "js":  # known gap: see the module docstring
             lost = float(np.finfo(p.dtype).smallest_subnormal) / 2
-            rp = [mp.inf if 0 < a < lost else r for a, r in zip(x, rp)]
-            rq = [mp.inf if 0 < b < lost else r for b, r in zip(y, rq)]
+            gone = [a < lost and b < lost and a + b > 0 for a, b in zip(x, y)]
+            rp = [mp.inf if g else r for g, r in zip(gone, rp)]
+            rq = [mp.inf if g else r for g, r in zip(gone, rq)]
         return (rp, wp), (rq, wq)
 
 

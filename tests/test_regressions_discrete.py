@@ -424,3 +424,18 @@ def test_dask_arrays_of_unknown_size_are_refused_with_our_message():
     assert float(kb.entropy(x[x > 0])) == pytest.approx(math.log(2), rel=1e-15)
     known = x[x > 0].compute_chunk_sizes()
     assert float(kb.kl(known, y[y > 0].compute_chunk_sizes())) == pytest.approx(st.entropy([0.5, 0.5], [0.25, 0.75]), rel=1e-14)
+
+
+def test_gradient_of_normalised_js_where_a_normalised_weight_underflows():
+    """float32 counts p = [5, 7e-45, 5], q = [0, 10, 0]: p's middle weight normalises to 7e-46, below float32's
+    smallest subnormal, so the value saw 0 and the gradient gave -0.0347 for the truth -5.19860 (the closed form
+    (g_i - sum_j pn_j g_j) / sum p with g_i = 1/2 log(2 pn_i / (pn_i + qn_i)), mpmath at 30 digits)."""
+    gp, _ = _grads(kb.js, [5.0, 7e-45, 5.0], [0.0, 10.0, 0.0], "float32", normalize=True)
+    with mp.workdps(30):
+        w = [mp.mpf(5), mp.mpf(float(np.float32(7e-45))), mp.mpf(5)]
+        s = mp.fsum(w)
+        pn, qn = [a / s for a in w], [mp.mpf(0), mp.mpf(1), mp.mpf(0)]
+        g = [mp.log(2 * a / (a + b)) / 2 for a, b in zip(pn, qn)]
+        mean = mp.fsum(a * b for a, b in zip(pn, g))
+        want = [float((gi - mean) / s) for gi in g]
+    assert gp == pytest.approx(want, rel=1e-5)

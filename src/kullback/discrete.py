@@ -605,11 +605,18 @@ def _js_terms(xp, P, Q):
     # the derivative's log m, finite even where m underflows or is 0
     log_m = None if P.stop is None else xp.log(_safe(xp, some, total)) - math.log(2)
     rel, old, use_rel = xp.zeros_like(p), xp.zeros_like(p), fine
-    for x in (p, q):
+    for x, view in ((p, P), (q, Q)):
         pos = x > 0
         xs = _safe(xp, pos, x)
-
         proxy = None if log_m is None else xp.log(xs) - log_m
+        if log_m is not None and view.shift is not None:
+            # a normalised value that underflowed to 0 (a weight below 1e-324 of its total): its half, x log(x/m) + m - x,
+            # is 0 + m to rounding, but its derivative in x is log(x/m) (+ 1/2 from m): added with value exactly 0,
+            # log(x/m) from the weight's logarithm
+            under = (view.w > 0) & ~pos
+            lost = (x - P.stop(x)) * P.stop(view.log(xp, under) - log_m)
+            rel = rel + xp.where(under, lost, xp.zeros_like(x))
+            old = old + xp.where(under, lost, xp.zeros_like(x))
         # where m = (p + q)/2 is a normal number, x log(x/m) - x + m summed over p and q: the rounding of m then enters
         # at second order only (the sum's derivative in m is 2 - (p + q)/m = 0), while in x log(2x/(p + q)) it is first
         # order; the log ratio as in _log_ratio (near-identical p and q lost 1e-4 of JS at a relative 1e-6).
