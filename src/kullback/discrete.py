@@ -16,6 +16,12 @@ Conventions (see ``shared/DESIGN.md``):
   are unnormalised weights (counts): the formula is applied to ``p / sum p``
   and ``q / sum q``, and the gradient is that of the normalised function
   (``dD/dp_i = (log(pn_i/qn_i) - D) / sum p``).  Nothing is rescaled silently.
+* Gradients (torch, jax) are never NaN.  They are the derivatives above down to
+  subnormal weights (tested against mpmath); a derivative beyond the float range
+  (``-p/q`` for a subnormal q) is +-inf of its sign; where the one-sided
+  derivative is infinite (``x log x`` at a zero weight) the gradient is finite;
+  an outcome that p and q both give weight 0 (a padding class) has JS
+  derivatives ``1/2 log 2``, its one-sided limit.
 * ``0 * log 0 = 0``.  Where ``q = 0`` but ``p > 0``, ``kl`` and
   ``cross_entropy`` are ``+inf`` (support mismatch), never NaN.
 * Logarithms are of ratios when the ratio is a normal number, else of the
