@@ -69,7 +69,8 @@ def kl(p, q, *, axis=-1, base=None, normalize=False):
     axis : int, optional
         The axis that holds the outcomes (default: the last).  Vectors only.
     base : float, optional
-        Units: ``None`` for nats (default), 2 for bits, any positive number but 1.
+        Units: ``None`` for nats (default), 2 for bits, any finite number above 1 (a base below 1
+        would turn every divergence negative: refused with a ValueError).
     normalize : bool, optional
         ``True`` treats p and q as unnormalised weights (e.g. counts) and divides each by its sum;
         ``False`` (default) refuses weights that do not sum to 1.  Nothing is rescaled silently.
@@ -167,7 +168,8 @@ def entropy(p, *, axis=-1, base=None, normalize=False):
     axis : int, optional
         The axis that holds the outcomes (default: the last).  Vectors only.
     base : float, optional
-        Units: ``None`` for nats (default), 2 for bits, any positive number but 1.
+        Units: ``None`` for nats (default), 2 for bits, any finite number above 1 (a base below 1
+        would turn every divergence negative: refused with a ValueError).
     normalize : bool, optional
         ``True`` treats p and q as unnormalised weights (e.g. counts) and divides each by its sum;
         ``False`` (default) refuses weights that do not sum to 1.  Nothing is rescaled silently.
@@ -229,7 +231,8 @@ def cross_entropy(p, q, *, axis=-1, base=None, normalize=False):
     axis : int, optional
         The axis that holds the outcomes (default: the last).  Vectors only.
     base : float, optional
-        Units: ``None`` for nats (default), 2 for bits, any positive number but 1.
+        Units: ``None`` for nats (default), 2 for bits, any finite number above 1 (a base below 1
+        would turn every divergence negative: refused with a ValueError).
     normalize : bool, optional
         ``True`` treats p and q as unnormalised weights (e.g. counts) and divides each by its sum;
         ``False`` (default) refuses weights that do not sum to 1.  Nothing is rescaled silently.
@@ -283,7 +286,8 @@ def js(p, q, *, axis=-1, base=None, normalize=False):
     axis : int, optional
         The axis that holds the outcomes (default: the last).  Vectors only.
     base : float, optional
-        Units: ``None`` for nats (default), 2 for bits, any positive number but 1.
+        Units: ``None`` for nats (default), 2 for bits, any finite number above 1 (a base below 1
+        would turn every divergence negative: refused with a ValueError).
     normalize : bool, optional
         ``True`` treats p and q as unnormalised weights (e.g. counts) and divides each by its sum;
         ``False`` (default) refuses weights that do not sum to 1.  Nothing is rescaled silently.
