@@ -362,9 +362,16 @@ def estimate_kl(
       ``smoothing="jeffreys"`` gives a finite estimate instead.  The bias-corrected value may fall
       slightly below 0 where p is close to q (the interval is cut at 0).  Values are the union of
       those observed: categories a pandas ``Categorical`` declares but neither sample shows play no part.
-    - continuous samples: ``"knn-ensemble"``, the bias-reduced weighted ensemble of kNN
-      estimators (Berrett, Samworth & Yuan 2019) around Wang, Kulkarni & Verdu (2009); with ``k``
-      given, the single-k ``"knn"``.  Float samples are continuous even when every value is an
+    - continuous samples: from what the data show (rule and thresholds in
+      :func:`kullback.estimation._knn.kl_knn`, measured in docs/estimation-coverage.md):
+      ``"knn-ensemble"``, the bias-reduced weighted ensemble of kNN estimators (Berrett, Samworth &
+      Yuan 2019) around Wang, Kulkarni & Verdu (2009), where q's sample covers p's points; single
+      ``"knn"`` with k = 1 in d <= 2 where some of p's points lie beyond q's sample or the estimate
+      falls with k; and where a material share of p's points lies farther from q's sample than q's
+      own spacing there (p wider than q, or far from it), D(p||q) is not identifiable from the
+      samples: the k = 1 value with a one-sided interval ``(lower, inf)`` (``Estimate.one_sided``) and
+      a :class:`kullback.estimation.UnresolvedWarning` naming the shares.  With ``k`` given, the
+      single-k ``"knn"``.  Float samples are continuous even when every value is an
       integer: nothing is guessed from the values; the kNN estimator warns about tied points.
       Pass integer dtype, or ``method="plugin"``, to count them instead.  Integer against float
       samples are refused (a mass function against a density has no KL): cast both to float for
