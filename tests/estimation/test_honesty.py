@@ -90,3 +90,29 @@ def test_near_pairs_keep_two_sided_intervals():
         truth = _kl_normal(0, p_sd, 0, q_sd)
         assert not e.one_sided and e.ci[0] <= truth <= e.ci[1]
         assert e.method == "knn-ensemble"
+
+
+def test_jeffreys_smoothing_interval_covers_unsmoothed_divergence():
+    """Item 4: one law sampled twice (truth D = 0, JS = 0): with smoothing="jeffreys" the interval excluded 0 in 70.5%
+    of draws at n = 100 and 99.5% at n = 1000, without a word. Now the quantity says the centre is smoothed and the
+    interval covers the unsmoothed D."""
+    p = np.full(40, 1 / 40)
+    miss = 0
+    for s in range(20):
+        g = np.random.default_rng([21, 5, s])
+        x, y = g.choice(40, 1000, p=p), g.choice(40, 1000, p=p)
+        for f in (kb.estimate_kl, kb.estimate_js):
+            e = f(x, y, smoothing="jeffreys")
+            assert "smoothed" in e.quantity and "unsmoothed" in e.interval
+            miss += not (e.ci[0] <= 0.0 <= e.ci[1])
+    assert miss <= 2
+
+
+def test_smoothing_keeps_the_undersampling_warning():
+    """Item 4: the Good-Turing undersampling warning was skipped once `smoothing` was set."""
+    g = np.random.default_rng([21, 6])
+    x, y = g.choice(1000, 200), g.choice(1000, 5000)
+    with pytest.warns(kb.AccuracyWarning, match="Good-Turing"):
+        kb.estimate_kl(x, y, smoothing="jeffreys")
+    with pytest.warns(kb.AccuracyWarning, match="Good-Turing"):
+        kb.estimate_entropy(x, smoothing="jeffreys")

@@ -241,7 +241,9 @@ def _run(table, kind, data, *, method, confidence, rng, given, base=None):
     done = _REGISTRY_NAME.get(est.method, est.method) or name
     if done not in table:  # an estimator's private name: report the registry entry that was called
         done = name
-    est = _in_base(dataclasses.replace(est, quantity=_QUANTITY[id(table)], method=done), scale, base)
+    base_q = _QUANTITY[id(table)]  # an estimator may qualify it (a smoothed centre), never rename it
+    quantity = est.quantity if est.quantity.startswith(base_q + " (") else base_q
+    est = _in_base(dataclasses.replace(est, quantity=quantity, method=done), scale, base)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=3)  # the caller of estimate_*
     for msg in est.details.get("warnings", ()):

@@ -288,6 +288,24 @@ def _infinite(unseen, values, counts, *, quantity, method, n, confidence, where)
     return Estimate(math.inf, math.inf, (0.0, math.inf), method, n, confidence, "none: support mismatch", quantity, details)
 
 
+def _cover_unsmoothed(est: Estimate, raw: Estimate, smoothing) -> Estimate:
+    """A smoothed estimate whose interval also covers the unsmoothed quantity (issue 21, item 4).
+
+    The pseudo-count moves the centre towards the uniform law: on one law sampled twice (truth 0) the Jeffreys
+    interval excluded 0 in 70.5% of draws at n = 100.  The interval is widened to the hull of the smoothed one
+    and the unsmoothed Miller-Madow one (``raw``) where that is finite; ``quantity`` says the centre is smoothed.
+    """
+    lo, hi = est.ci
+    if math.isfinite(raw.value):
+        lo, hi = min(lo, raw.ci[0]), max(hi, raw.ci[1])
+    else:  # a value of p that q never shows: the unsmoothed D may be infinite, the data bound it from below only
+        hi = math.inf
+    details = {**est.details, "unsmoothed": raw.value, "unsmoothed_ci": [raw.ci[0], raw.ci[1]]}
+    interval = est.interval + f"; widened to cover the unsmoothed estimate's interval ({raw.method})"
+    quantity = f"{est.quantity} (centre smoothed: pseudo-count {_py(smoothing)!s}; interval for the unsmoothed quantity)"
+    return Estimate(est.value, est.stderr, (lo, hi), est.method, est.n, est.confidence, interval, quantity, details)
+
+
 # ---------------------------------------------------------------- KL of two samples
 
 
@@ -332,11 +350,12 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     bias = (Kp - 1) / (2 * n) + (float(np.sum(r)) - 1.0) / (2 * m) if correction else 0.0
     value, se, ci = _normal(D - bias, t1 + t2 + t3, confidence=confidence)
     details = {"plugin": D, "bias_correction": bias, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
-    unseen = _unseen_warning(a, "x", "D(p||q)") if alpha == 0 else None
+    unseen = _unseen_warning(a, "x", "D(p||q)")  # with smoothing too: the data are as undersampled
     if unseen:
         details["warnings"] = [unseen]
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
-    return Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
+    est = Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
+    return _cover_unsmoothed(est, kl_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 # ---------------------------------------------------------------- KL of a sample against a known q
@@ -407,10 +426,11 @@ def entropy_plugin(x, *, correction=True, smoothing=None, confidence=0.95) -> Es
     value, se, ci = _normal(H + mm, var, confidence=confidence)
     details = {"plugin": H, "bias_correction": mm, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     method = "miller-madow" if correction else "plugin"
-    unseen = _unseen_warning(a, "x", "H(p)") if alpha == 0 else None
+    unseen = _unseen_warning(a, "x", "H(p)")  # with smoothing too
     if unseen:
         details["warnings"] = [unseen]
-    return Estimate(value, se, ci, method, n, confidence, "normal, jackknife variance", "H(p)", details)
+    est = Estimate(value, se, ci, method, n, confidence, "normal, jackknife variance", "H(p)", details)
+    return _cover_unsmoothed(est, entropy_plugin(x, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 def _entropy_counts(a, alpha, correction):
@@ -470,4 +490,5 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     details = {"plugin": JS, "bias_correction": float(bias), "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
     method = "miller-madow" if correction else "plugin"
-    return Estimate(value, se, ci, method, (n, m), confidence, interval, "JS(p, q)", details)
+    est = Estimate(value, se, ci, method, (n, m), confidence, interval, "JS(p, q)", details)
+    return _cover_unsmoothed(est, js_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
