@@ -409,11 +409,16 @@ def test_atoms_in_continuous_data_are_refused():
     with pytest.raises(ValueError, match="mixture of atoms and a density") as exc:
         entropy_knn(v)
     assert "repeats the value 0 " in str(exc.value) and "x[x != 0]" in str(exc.value)
-    with pytest.raises(ValueError, match="mixture of atoms and a density"):
-        kl_knn(v, g.exponential(size=2000))
-    with pytest.raises(ValueError, match="column 1 of `x`"):  # rows tie where the rounded column 0 and the atom meet
+    # issue 21: an atom of p that q's sample never repeats makes D(p||q) infinite (it was refused, or finite in d > 1)
+    with pytest.warns(kb.AccuracyWarning, match="D\\(p\\|\\|q\\) = inf"):
+        assert kl_knn(v, g.exponential(size=2000)).value == math.inf
+    with pytest.warns(kb.AccuracyWarning, match="column 1 of `x`"):
         atoms = np.where(g.random(500) < 0.5, 0.0, g.normal(size=500))
-        kl_knn(np.c_[np.round(g.normal(size=500), 1), atoms], g.normal(size=(500, 2)))
+        assert kl_knn(np.c_[np.round(g.normal(size=500), 1), atoms], g.normal(size=(500, 2))).value == math.inf
+    w = g.exponential(size=2000)
+    w[g.random(2000) < 0.3] = 0.0
+    with pytest.raises(ValueError, match="mixture of atoms and a density"):  # atoms in both: refused
+        kl_knn(v, w)
 
 
 def test_kl_interval_cut_at_zero():

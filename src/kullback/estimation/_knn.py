@@ -29,7 +29,7 @@ from ._knn_ensemble import ensemble_weights, loo_shift
 from ._resolution import Z_K1, UnresolvedWarning, resolution
 from ._resolution import message as resolution_message
 from ._result import Estimate
-from ._ties import TieWarning, _has_duplicates, _rng, _with_ties, _ZeroDistance  # noqa: F401 (TieWarning: public here too)
+from ._ties import AtomOfP, TieWarning, _has_duplicates, _rng, _with_ties, _ZeroDistance  # noqa: F401 (TieWarning: public here too)
 
 __all__ = ["TieWarning", "as_samples", "kl_knn", "entropy_knn", "kl_knn_vs_logq", "js_knn", "METHODS"]
 
@@ -500,7 +500,12 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             details["k1_minus_main_stderr"] = math.sqrt(max(_kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), e1 - w)[1], 0.0))
         return v, var, v_ref, var_diff
 
-    value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True)
+    try:
+        value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True, atom_is_inf=True)
+    except AtomOfP as atom:  # p has a point mass where q has a density: D = inf, explained
+        warnings.warn(str(atom), AccuracyWarning, stacklevel=2)
+        info = {"d": d, "atom_of_p": {"column": atom.column, "value": atom.value, "count": atom.count}, "warnings_text": str(atom)}
+        return Estimate(math.inf, math.inf, (0.0, math.inf), name, (n, m), confidence, "none: an atom of p that q lacks", "D(p||q)", info)
     B = _allowance(factor, value, v_ref, var_diff)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
@@ -514,6 +519,8 @@ _K1_DROP_Z = 1.5  # method="auto", d <= 2: k = 1 above the ensemble by more than
 def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     """method="auto" for D(p||q) from two samples: the estimator the data call for (see :func:`kl_knn`, Notes)."""
     est = kl_knn(x, y, method="knn-ensemble", confidence=confidence, rng=rng, _resolve=True)
+    if "resolution" not in est.details:  # an infinite answer (an atom of p that q lacks): nothing to choose
+        return est
     res = est.details["resolution"]
     drop = est.details.get("k1_estimate", est.value) - est.value
     se = est.details.get("k1_minus_main_stderr") or 0.0
