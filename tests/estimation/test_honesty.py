@@ -178,3 +178,47 @@ def test_atoms_in_both_samples_are_refused_naming_the_column():
         kb.estimate_kl(x, y)
     with pytest.raises(ValueError, match="column 1 of `x`"):
         kb.estimate_entropy(x)
+
+
+def test_transposed_float_samples_are_refused_naming_the_shape():
+    """Item 6: shape (3, 500) was read as 3 samples in 500 dimensions without a word (KL -0.68, H 870)."""
+    g = np.random.default_rng([21, 12])
+    x, y = g.normal(size=(3, 500)), g.normal(size=(3, 500))
+    with pytest.raises(ValueError, match=r"`x` has shape \(3, 500\).*pass x\.T \(shape \(500, 3\)\)"):
+        kb.estimate_kl(x, y)
+    with pytest.raises(ValueError, match=r"shape \(3, 500\)"):
+        kb.estimate_entropy(x)
+    with pytest.raises(ValueError, match=r"shape \(3, 500\)"):
+        kb.estimate_js(x, y)
+
+
+def test_transposed_discrete_samples_warn_naming_the_shape():
+    """Item 6: integer samples of shape (3, 500) are read as 3 tuples of 500 values; legitimate for count vectors,
+    so a warning that names the shape, not a refusal."""
+    g = np.random.default_rng([21, 13])
+    with pytest.warns(kb.AccuracyWarning, match=r"`x` has shape \(3, 500\): read as 3 samples"):
+        kb.estimate_entropy(g.integers(0, 5, (3, 500)))
+
+
+@pytest.mark.parametrize("dtype", [float, int])
+def test_row_vector_message_says_ravel(dtype):
+    """Item 7: a (1, n) row vector said "`x` holds a single repeated value" (float) or "`x` has 1 sample" (int)."""
+    x = np.random.default_rng([21, 14]).normal(size=(1, 300)).astype(dtype)
+    with pytest.raises(ValueError, match=r"shape \(1, 300\): one sample of dimension 300.*x\.ravel\(\)"):
+        kb.estimate_kl(x, x + 1)
+
+
+def test_values_beyond_float64_resolution_name_the_cause():
+    """Item 7: 1e15 + N(0, 1) lies on float64's 0.125 grid; the message blamed 'a mixture of atoms and a density'."""
+    g = np.random.default_rng([21, 15])
+    with pytest.raises(ValueError, match="float64 cannot resolve them.*Subtract a common offset"):
+        kb.estimate_entropy(1e15 + g.normal(size=500))
+
+
+def test_object_dtype_floats_are_not_silently_categories():
+    """Item 7: an object array of floats was counted as n categories (D = inf, H = log n)."""
+    g = np.random.default_rng([21, 16])
+    x = np.array(list(g.normal(size=200)), dtype=object)
+    with pytest.raises(TypeError, match=r"dtype object holding floats.*x\.astype\(float\)"):
+        kb.estimate_kl(x, x)
+    assert kb.estimate_entropy(np.array(["a", "b", 1.0, "a"], dtype=object)).method == "miller-madow"  # mixed: categories

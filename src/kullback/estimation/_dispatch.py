@@ -101,7 +101,7 @@ _QUANTITY = {id(KL_METHODS): "D(p||q)", id(ENTROPY_METHODS): "H(p)", id(JS_METHO
 # ---------------------------------------------------------------- recognising
 
 
-def _kind_of(x, name) -> str:
+def _kind_of(x, name, stacklevel=4) -> str:
     """'distribution', 'discrete' or 'continuous' for one argument; TypeError for anything else."""
     if _access.is_distribution(x):
         return "distribution"
@@ -111,10 +111,58 @@ def _kind_of(x, name) -> str:
             "object (scipy.stats frozen distribution, torch.distributions) with `rvs`/`sample`"
         )
         raise TypeError(msg)
-    if _plugin._to_numpy(x, name).size == 0:
+    arr = _plugin._to_numpy(x, name)
+    if arr.size == 0:
         msg = f"`{name}` is empty; give at least one sample"
         raise ValueError(msg)
-    return "discrete" if _plugin.is_discrete_samples(x) else "continuous"
+    discrete = _plugin.is_discrete_samples(x)
+    if discrete and arr.dtype.kind == "O" and not _plugin._is_categorical(x):
+        _refuse_object_floats(arr, name)
+    _check_orientation(arr, name, discrete, stacklevel + 1)
+    return "discrete" if discrete else "continuous"
+
+
+def _check_orientation(arr: np.ndarray, name: str, discrete: bool, stacklevel: int) -> None:
+    """Samples are rows: refuse a (1, n) row and, for float samples, a (d, n) array with fewer rows than columns.
+
+    Issue 21, item 6: shape (3, 500) was read as 3 samples in 500 dimensions without a word.  Discrete samples
+    of shape (n, d), n < d, may be legitimate (count vectors of a multinomial with many categories): a warning.
+    """
+    if arr.ndim != 2 or arr.shape[1] <= 1:
+        return
+    n, d = arr.shape
+    if n == 1:
+        msg = (
+            f"`{name}` has shape {arr.shape}: one sample of dimension {d}. If these are {d} samples of one variable, "
+            f"pass a 1-D array ({name}.ravel(), shape ({d},))"
+        )
+        raise ValueError(msg)
+    if not discrete and n < d:
+        msg = (
+            f"`{name}` has shape {arr.shape}: read as {n} samples in {d} dimensions, fewer samples than dimensions, where no "
+            f"density can be estimated. Samples are rows: if each row is a variable and each column a sample, pass "
+            f"{name}.T (shape ({d}, {n}))"
+        )
+        raise ValueError(msg)
+    if discrete and n < d:
+        msg = (
+            f"`{name}` has shape {arr.shape}: read as {n} samples, each a tuple of {d} values (rows are samples). "
+            f"If each row is a variable and each column a sample, pass {name}.T (shape ({d}, {n}))"
+        )
+        warnings.warn(msg, AccuracyWarning, stacklevel=stacklevel)
+
+
+def _refuse_object_floats(arr: np.ndarray, name: str) -> None:
+    """Object arrays of non-integer floats are neither clearly categories nor clearly a density: ask which."""
+    flat = arr.ravel()
+    head = flat[: min(flat.size, 1000)]
+    is_float = [isinstance(v, (float, np.floating)) and not isinstance(v, bool) for v in head]
+    if all(is_float) and any(not float(v).is_integer() for v in head if np.isfinite(float(v))):
+        msg = (
+            f"`{name}` has dtype object holding floats (e.g. {float(head[0])!r}); they would be counted as {flat.size} categories. "
+            f"For samples of a density pass {name}.astype(float) (kNN estimators); for categories, labels (str or int)"
+        )
+        raise TypeError(msg)
 
 
 def _ndim(x) -> int:
@@ -503,7 +551,7 @@ def estimate_entropy(
     """
     given = {"k": k, "smoothing": smoothing, "rtol": rtol, "atol": atol, "max_draws": max_draws, "variance_reduction": variance_reduction}
     given["alphabet_size"] = alphabet_size
-    kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x")]
+    kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x", stacklevel=3)]
     return _run(ENTROPY_METHODS, kind, (x,), method=method, confidence=confidence, rng=rng, given=given, base=base)
 
 

@@ -118,6 +118,15 @@ def _atoms_error(a: np.ndarray, j: int, name: str) -> ValueError:
     top = int(np.argmax(c))
     atom = f"{float(u[top]):.17g}"
     where = f"column {j} of `{name}`" if a.shape[1] > 1 else f"`{name}`"
+    ulp = float(np.spacing(np.abs(u).max()))
+    if u.size > 1 and (u[-1] - u[0]) < 2.0**20 * ulp:  # fewer than 2^20 float64 steps across the values
+        msg = (
+            f"{where} repeats values because float64 cannot resolve them: its values lie within {u[-1] - u[0]:.3g} of each other "
+            f"near {float(np.median(u)):.6g}, where float64 steps are {ulp:.3g} (e.g. {atom} {int(c[top])} times among {a.shape[0]}). "
+            "Subtract a common offset before building the array (e.g. measure from a reference value); KL divergences and "
+            "entropies do not change under a common translation"
+        )
+        return ValueError(msg)
     msg = (
         f"{where} repeats the value {atom} {int(c[top])} times among {a.shape[0]} samples, but its distinct values lie on "
         "no grid (they are not rounded data): the law is a mixture of atoms and a density. It has no density, so its "
