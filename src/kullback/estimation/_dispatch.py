@@ -363,7 +363,9 @@ def estimate_kl(
         ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
         ``"monte-carlo"``; see Notes.
     rng : None, int or numpy.random.Generator, optional
-        Randomness (Monte Carlo draws, kNN tie-breaking); the same seed gives the same answer.
+        Randomness (Monte Carlo draws, kNN dequantisation of tied values); the same seed gives the
+        same answer, and ``None`` means seed 0 for every method (a call repeated gives the same
+        estimate; pass a seed or Generator to vary the draws).
     confidence : float, optional
         Nominal coverage of ``Estimate.ci``, in (0, 1).
     k : int, optional
