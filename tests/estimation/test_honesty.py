@@ -222,3 +222,17 @@ def test_object_dtype_floats_are_not_silently_categories():
     with pytest.raises(TypeError, match=r"dtype object holding floats.*x\.astype\(float\)"):
         kb.estimate_kl(x, x)
     assert kb.estimate_entropy(np.array(["a", "b", 1.0, "a"], dtype=object)).method == "miller-madow"  # mixed: categories
+
+
+def test_nsb_interval_covers_zipf_laws():
+    """Item 7: NSB's posterior interval covered 0.67-0.81 on Zipf laws (measured here: K = 10^4, n = 10^3, bias -0.40,
+    coverage 0.00 over 60 draws). Truth: -sum p log p of p_i ~ 1/i."""
+    K = 10_000
+    p = 1 / np.arange(1, K + 1)
+    p /= p.sum()
+    truth = float(kb.entropy(p))
+    g = np.random.default_rng([21, 17])
+    hits = sum(
+        (e := kb.estimate_entropy(g.choice(K, 1000, p=p), method="nsb", alphabet_size=K)).ci[0] <= truth <= e.ci[1] for _ in range(12)
+    )
+    assert hits >= 11 and e.details["prior_allowance"] > 0
