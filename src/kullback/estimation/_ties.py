@@ -119,7 +119,7 @@ def _atoms_error(a: np.ndarray, j: int, name: str) -> ValueError:
     atom = f"{float(u[top]):.17g}"
     where = f"column {j} of `{name}`" if a.shape[1] > 1 else f"`{name}`"
     ulp = float(np.spacing(np.abs(u).max()))
-    if u.size > 1 and (u[-1] - u[0]) < 2.0**20 * ulp:  # fewer than 2^20 float64 steps across the values
+    if _precision_limited(u):
         msg = (
             f"{where} repeats values because float64 cannot resolve them: its values lie within {u[-1] - u[0]:.3g} of each other "
             f"near {float(np.median(u)):.6g}, where float64 steps are {ulp:.3g} (e.g. {atom} {int(c[top])} times among {a.shape[0]}). "
@@ -158,11 +158,20 @@ def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(dist == 0)
 
 
+def _precision_limited(values: np.ndarray) -> bool:
+    """Fewer than 2^20 float64 steps across the values: float64 rounding, not the law, makes them repeat."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return hi > lo and (hi - lo) < 2.0**20 * float(np.spacing(max(abs(lo), abs(hi))))
+
+
+_ATOM_MIN = 3  # an atom of p named as D = inf repeats at least this often (a value twice may be a coincidence of storage)
+
+
 def _atom_of_p(x: np.ndarray, y: np.ndarray, j: int) -> AtomOfP | None:
     """x's most repeated value in column j, as an AtomOfP if y's column j does not repeat it (else None)."""
     u, c = np.unique(x[:, j], return_counts=True)
     top = int(np.argmax(c))
-    if np.count_nonzero(y[:, j] == u[top]) >= 2:
+    if c[top] < _ATOM_MIN or np.count_nonzero(y[:, j] == u[top]) >= 2:
         return None
     return AtomOfP(j, float(u[top]), int(c[top]), x.shape[0], x.shape[1])
 
@@ -202,7 +211,7 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
                 elif _float32_collisions(a[:, j]):
                     if dup:
                         fine[s].add(j)
-                elif s == 0 and atom_is_inf:
+                elif s == 0 and atom_is_inf and not _precision_limited(a[:, j]):
                     raise _atom_of_p(a, arrays[1], j) or _atoms_error(a, j, names[s])
                 else:
                     raise _atoms_error(a, j, names[s])
