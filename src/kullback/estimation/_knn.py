@@ -26,7 +26,7 @@ from scipy.stats import norm
 from .._warnings import AccuracyWarning
 from ._kdtree import Tree, scale_of
 from ._knn_ensemble import ensemble_weights, loo_shift
-from ._resolution import Z_K1, UnresolvedWarning, resolution
+from ._resolution import UnresolvedWarning, resolution
 from ._resolution import message as resolution_message
 from ._result import Estimate
 from ._ties import AtomOfP, TieWarning, _has_duplicates, _rng, _with_ties, _ZeroDistance  # noqa: F401 (TieWarning: public here too)
@@ -436,12 +436,13 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     spacing there (:func:`._resolution.resolution`: the share of p's points farther from their nearest
     y than that y from its 10th neighbour, against the same share for q's own points).
 
-    1. p's excess share >= 0.5%, z >= 3 and >= 3 times q's own share: q's sample does not resolve q under
+    1. p's excess share >= 0.5%, significant (binomial upper tail of p's count against q's share, floored at
+       2^-10, below 1e-4) and >= 3 times q's own share: q's sample does not resolve q under
        p's mass and D(p||q) is not identifiable from the samples (q's tails beyond its sample could be
        anything): the k = 1 estimate (the narrowest neighbourhoods, the least shortfall: kNN reads q's
        density off the distance to q's sample edge, so it underestimates there), a one-sided interval
        (lower end, inf) and a :class:`UnresolvedWarning` naming the shares.
-    2. else, in d <= 2, an excess with z >= 2, or the k = 1 estimate above the ensemble by more than
+    2. else, in d <= 2, an excess significant at 5%, or the k = 1 estimate above the ensemble by more than
        1.5 se of their difference (the estimate falls with k: q varies over the ensemble's neighbourhoods,
        as for N(0,1) vs N(3,1), where the ensemble gave 3.19 for 4.5): single k = 1 (WKV's own choice;
        ``method="knn", k=1`` gives it again), two-sided.
@@ -524,7 +525,7 @@ def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     res = est.details["resolution"]
     drop = est.details.get("k1_estimate", est.value) - est.value
     se = est.details.get("k1_minus_main_stderr") or 0.0
-    beyond = res["z"] >= Z_K1 and x.shape[1] <= 2
+    beyond = res["beyond"] and x.shape[1] <= 2
     if not (res["unresolved"] or beyond or (x.shape[1] <= 2 and se > 0 and drop > _K1_DROP_Z * se)):
         return replace(est, details={**est.details, "auto": "ensemble: q's sample resolves p's points"})
     with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
@@ -538,7 +539,7 @@ def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     # some of p's points lie beyond q's sample, or the estimate falls with k beyond noise: q varies over the
     # ensemble's neighbourhoods (p far from q); k = 1 reads q closest to each point
     why = (
-        f"k = 1: {100 * res['excess']:.2g}% more of p's points than of q's lie beyond q's spacing (z = {res['z']:.1f})"
+        f"k = 1: {100 * res['excess']:.2g}% more of p's points than of q's lie beyond q's spacing (binomial p = {res['p_value']:.2g})"
         if beyond
         else f"k = 1: the ensemble over k = 1..{est.details['K']} is {drop:.4g} below k = 1 ({drop / se:.1f} se), its neighbourhoods too wide"
     )

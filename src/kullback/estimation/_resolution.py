@@ -18,14 +18,13 @@ is the evidence: p's points farther from q's sample than q's own points are from
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+from scipy.stats import binom
 
 from .._warnings import AccuracyWarning
 from ._kdtree import Tree, scale_of
 
-__all__ = ["UnresolvedWarning", "resolution", "K_SPACING", "EXCESS_MIN", "Z_MIN", "Z_K1", "RATIO_MIN"]
+__all__ = ["UnresolvedWarning", "resolution", "K_SPACING", "EXCESS_MIN", "P_MIN", "P_K1", "RATIO_MIN"]
 
 
 class UnresolvedWarning(AccuracyWarning):
@@ -41,17 +40,19 @@ class UnresolvedWarning(AccuracyWarning):
 
 K_SPACING = 10  # q's own spacing: the distance to the 10th neighbour (P(nu_1 > r_10) = 2^-10 under the null)
 EXCESS_MIN = 0.005  # at least 0.5% of p's points beyond q's sample, over q's own share
-Z_MIN = 3.0  # and significant: the two-proportion z of the excess above 3
-Z_K1 = 2.0  # below that, d <= 2: an excess with z above 2 makes method="auto" take k = 1 (the narrowest neighbourhoods)
+P_MIN = 1e-4  # and significant: P(Binomial(n, s0) >= p's count) below this, s0 = max(q's share, 2^-10)
+P_K1 = 0.05  # below that, d <= 2: a count significant at 5% makes method="auto" take k = 1 (the narrowest neighbourhoods)
 RATIO_MIN = 3.0  # and p's share at least 3 times q's own (high d: both shares are large and close)
+Z_K1 = P_K1  # the older name of the k = 1 threshold
 
 
 def resolution(x: np.ndarray, y: np.ndarray) -> dict:
     """The evidence that q's sample y resolves q under p's sample x (arrays (n, d), (m, d)); see the module.
 
     Returns a dict: ``share_p`` (share of x's points farther from y than y's 10th-neighbour spacing at
-    their nearest y), ``share_q`` (the same for y's own points), ``excess``, ``z`` (two-proportion), and
-    ``unresolved`` (excess >= EXCESS_MIN, z >= Z_MIN and share_p >= RATIO_MIN share_q).  Thresholds set on
+    their nearest y), ``share_q`` (the same for y's own points), ``excess``, ``p_value`` (binomial upper
+    tail of p's count against q's share, floored at 2^-10), ``unresolved`` (excess >= EXCESS_MIN,
+    p_value < P_MIN and share_p >= RATIO_MIN share_q) and ``beyond`` (p_value < P_K1, the same ratio).  Thresholds set on
     the Gaussian pairs of benchmarks/coverage_estimation.py (docs/estimation-coverage.md): N(0, 1) against
     N(0, 0.5^2) or N(3, 1), where the kNN intervals miss, are flagged; the same law, N(1, 1), and the
     d = 5 and 10 pairs of the main table, where they cover, are not.
@@ -65,12 +66,22 @@ def resolution(x: np.ndarray, y: np.ndarray) -> dict:
     spacing = ry[:, kk - 1]
     share_p = float(np.mean(nu[:, 0] > spacing[jx[:, 0]]))
     share_q = float(np.mean(ry[:, 0] > spacing[iy[:, 0]]))
-    pool = (share_p * n + share_q * m) / (n + m)
-    se = math.sqrt(max(pool * (1 - pool), 1.0 / (n + m)) * (1.0 / n + 1.0 / m))
     excess = share_p - share_q
-    z = excess / se
-    unresolved = excess >= EXCESS_MIN and z >= Z_MIN and share_p >= RATIO_MIN * share_q
-    return {"share_p": share_p, "share_q": share_q, "excess": excess, "z": z, "unresolved": bool(unresolved), "k_spacing": kk}
+    # how surprising p's count is if p's points were as far out as q's own: a binomial upper tail against q's share
+    # (floored at the share 2^-k a locally constant density gives; exact for small counts, where a z test is not)
+    s0 = max(share_q, 2.0**-kk)
+    count = int(round(share_p * n))
+    pvalue = float(binom.sf(count - 1, n, s0)) if count > 0 else 1.0
+    unresolved = excess >= EXCESS_MIN and pvalue < P_MIN and share_p >= RATIO_MIN * share_q
+    return {
+        "share_p": share_p,
+        "share_q": share_q,
+        "excess": excess,
+        "p_value": pvalue,
+        "unresolved": bool(unresolved),
+        "k_spacing": kk,
+        "beyond": bool(excess > 0 and pvalue < P_K1 and share_p >= RATIO_MIN * share_q),
+    }
 
 
 def message(res: dict) -> str:
@@ -78,7 +89,7 @@ def message(res: dict) -> str:
     return (
         f"q's sample does not resolve q where p puts its mass: {100 * res['share_p']:.1f}% of p's points lie farther from q's "
         f"sample than q's own spacing there (distance to the nearest point of `y` beyond that point's {res['k_spacing']}th "
-        f"neighbour), against {100 * res['share_q']:.1f}% of q's own points (excess {100 * res['excess']:.1f}%, z = {res['z']:.1f}). "
+        f"neighbour), against {100 * res['share_q']:.1f}% of q's own points (excess {100 * res['excess']:.1f}%, binomial p = {res['p_value']:.2g}). "
         "There D(p||q) depends on q's tails beyond its sample, which the samples do not show: the kNN value (k = 1) is a "
         "lower estimate and the interval is one-sided, (lower bound, inf). Give more samples of q, or q's density "
         "(estimate_kl(x, q) with a distribution object)"
