@@ -110,7 +110,7 @@ def _estimate(kind, args, extra):
     if kind == "JS":
         return kb.estimate_js(*args)
     if kind == "H":
-        return kb.estimate_entropy(*args)
+        return kb.estimate_entropy(args[0])
     return kb.estimate_entropy(*args, method="nsb", alphabet_size=extra)
 
 
