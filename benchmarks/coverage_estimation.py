@@ -106,10 +106,15 @@ def main():
     ap.add_argument("--out", default="docs/estimation-coverage.md")
     ap.add_argument("--others", action="store_true", help="only the quick check of kl_knn_vs_logq and js_knn")
     ap.add_argument("--grid", action="store_true", help="the extended grid of issue 21 (see the module docstring)")
+    ap.add_argument("--bounds", action="store_true", help="widths of kb.kl_bounds (docs/estimation-bounds.md)")
     ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip d >= 10 cells above this n")
     args = ap.parse_args()
     if args.others:
         return others()
+    if args.bounds:
+        from _coverage_grid import bounds_table
+
+        return bounds_table(args.out if args.out != "docs/estimation-coverage.md" else None)
     if args.grid:
         from _coverage_grid import run_grid
 
