@@ -426,10 +426,19 @@ def entropy_plugin(x, *, correction=True, smoothing=None, confidence=0.95) -> Es
     value, se, ci = _normal(H + mm, var, confidence=confidence)
     details = {"plugin": H, "bias_correction": mm, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     method = "miller-madow" if correction else "plugin"
+    interval = "normal, jackknife variance"
+    if alpha == 0 and np.count_nonzero(a == 1):
+        # values seen once: the plug-in and Miller-Madow fall short (Dirichlet K = 100, n = 100: coverage 0.40); widen
+        # up to the coverage-adjusted (Chao-Shen) entropy + (z se + 2 |MM - CS|), as for JS (issue 21)
+        cs = _chao_shen(a)
+        B = _JS_ALLOWANCE * abs(value - cs)
+        ci = (max(min(ci[0], cs - _z(confidence) * se - B), 0.0), max(ci[1], cs + _z(confidence) * se + B))
+        details.update(chao_shen=cs, bias_allowance=B)
+        interval += "; widened to Chao-Shen +- (z stderr + 2 |estimate - Chao-Shen|) where values are seen once"
     unseen = _unseen_warning(a, "x", "H(p)")  # with smoothing too
     if unseen:
         details["warnings"] = [unseen]
-    est = Estimate(value, se, ci, method, n, confidence, "normal, jackknife variance", "H(p)", details)
+    est = Estimate(value, se, ci, method, n, confidence, interval, "H(p)", details)
     return _cover_unsmoothed(est, entropy_plugin(x, confidence=confidence), smoothing) if alpha > 0 else est
 
 
