@@ -27,6 +27,7 @@ _LAZY = {
     "kl_bounds": ".estimation._bounds",
     "Estimate": ".estimation._result",
     "TieWarning": ".estimation._ties",
+    "UnresolvedWarning": ".estimation._resolution",
     "fit": ".fitting._fit",
     "rank": ".fitting._rank",
     "Fit": ".fitting._result",

@@ -23,7 +23,9 @@ class Estimate:
     stderr : float
         Its standard error (how the interval is built is in ``interval``).
     ci : tuple of float
-        ``(lo, hi)``, the ``confidence`` interval for the true value.
+        ``(lo, hi)``, the ``confidence`` interval for the true value; ``(lo, inf)`` where the data
+        bound it from below only (``one_sided``: e.g. q's sample does not reach p's mass, with a
+        :class:`kullback.UnresolvedWarning`).
     method : str
         The estimator's name, e.g. ``"knn"``, ``"plugin"``, ``"monte-carlo"``; passing it as
         ``method=`` gives the same estimate again.
@@ -68,12 +70,19 @@ class Estimate:
         lo, hi = self.ci
         pct = f"{100 * self.confidence:g}%"
         what = f"{self.quantity} = " if self.quantity else ""
-        return f"Estimate({what}{_fmt(self.value)} ± {_fmt(self.stderr)} (s.e.), {pct} CI [{_fmt(lo)}, {_fmt(hi)}], method={self.method!r}, n={self.n})"
+        ci = f"{pct} CI [{_fmt(lo)}, {_fmt(hi)}]" if not self.one_sided else f"{pct} one-sided CI [{_fmt(lo)}, inf)"
+        return f"Estimate({what}{_fmt(self.value)} ± {_fmt(self.stderr)} (s.e.), {ci}, method={self.method!r}, n={self.n})"
+
+    @property
+    def one_sided(self) -> bool:
+        """True where the data bound the quantity from below only: a finite estimate with ``ci = (lower, inf)``."""
+        return math.isfinite(float(self.value)) and math.isinf(float(self.ci[1]))
 
     def to_dict(self) -> dict:
         """A plain dict (JSON-ready: tuples become lists)."""
         d = asdict(self)
         d["ci"] = list(self.ci)
+        d["one_sided"] = self.one_sided
         if isinstance(d["n"], tuple):
             d["n"] = list(d["n"])
         return d
