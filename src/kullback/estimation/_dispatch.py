@@ -603,8 +603,8 @@ def estimate_js(
     ``"miller-madow"`` (plug-in with the mixture m_hat = (p_hat + q_hat)/2 over the union of
     observed values, first-order bias removed, delta-method interval cut to [0, log 2]; always
     finite; where values go unseen the plug-in JS is biased up, so the interval is widened to the
-    coverage-adjusted (Chao & Shen 2003) JS - (z stderr + 4 |Miller-Madow - Chao-Shen|) below and
-    + (z stderr + 2 |MM - CS|) above, the
+    coverage-adjusted (Chao & Shen 2003) JS - (z stderr + 4 abs(Miller-Madow - Chao-Shen)) below and
+    + (z stderr + 2 abs(MM - CS)) above, the
     centre is the Chao-Shen value where the Good-Turing unseen mass exceeds 0.05, and a
     :class:`kullback.AccuracyWarning` says so above 0.2); continuous samples ``"knn-ensemble"`` (``"knn"`` with ``k`` given); distributions
     ``"monte-carlo"``.
