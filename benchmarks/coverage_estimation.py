@@ -5,6 +5,12 @@ D(p||q) = 0.5 [tr(S^-1) + mu' S^-1 mu - d + log det S] and H(p) = (d/2) log(2 pi
 kb.kl of the scipy objects below). Seeded: repetition r of (d, n) draws from default_rng([d, n, r]).
 
     python benchmarks/coverage_estimation.py [--reps 200] [--n 1000 10000] [--out docs/estimation-coverage.md]
+
+The extended grid of issue 21 (every class of input that gave a confident wrong answer: far-apart and wide-vs-narrow
+pairs, correlation, dimension, integer and atom columns, discrete K from 2 to 10 n, for KL, entropy and JS), through
+the public kb.estimate_* with method="auto":
+
+    python benchmarks/coverage_estimation.py --grid --reps 200 --n 100 1000 10000 100000 --out docs/estimation-grid.md
 """
 
 from __future__ import annotations
@@ -99,9 +105,20 @@ def main():
     ap.add_argument("--pair", choices=["default", "shifted"], default="default", help="shifted: q = N(e1, I)")
     ap.add_argument("--out", default="docs/estimation-coverage.md")
     ap.add_argument("--others", action="store_true", help="only the quick check of kl_knn_vs_logq and js_knn")
+    ap.add_argument("--grid", action="store_true", help="the extended grid of issue 21 (see the module docstring)")
+    ap.add_argument("--bounds", action="store_true", help="widths of kb.kl_bounds (docs/estimation-bounds.md)")
+    ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip d >= 10 cells above this n")
     args = ap.parse_args()
     if args.others:
         return others()
+    if args.bounds:
+        from _coverage_grid import bounds_table
+
+        return bounds_table(args.out if args.out != "docs/estimation-coverage.md" else None)
+    if args.grid:
+        from _coverage_grid import run_grid
+
+        return run_grid(args.n, args.reps, args.out, args.max_n_costly)
     lines = [
         "| quantity | method | d | n | truth | bias | sd | mean stderr | mean allowance | mean CI width | coverage (95% nominal) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

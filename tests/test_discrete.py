@@ -18,7 +18,7 @@ from scipy.spatial.distance import jensenshannon
 import kullback as kb
 
 RTOL = 1e-10
-BASES = [None, 2, 10, math.e, 0.5]
+BASES = [None, 2, 10, math.e, 1.5]  # bases below 1 are refused (issue 24, item 11)
 
 
 def _ref_kl(p, q, axis, base):

@@ -99,9 +99,9 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="axis must be an integer"):
         kb.kl([0.5, 0.5], [0.5, 0.5], axis=0.0)
     for base in (1, 0, -2, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="base must be positive, finite and not 1"):
+        with pytest.raises(ValueError, match="`base` must be a finite number above 1"):
             kb.kl([0.5, 0.5], [0.5, 0.5], base=base)
-    with pytest.raises(TypeError, match="base must be a number"):
+    with pytest.raises(TypeError, match="`base` must be a number"):
         kb.kl([0.5, 0.5], [0.5, 0.5], base="2")
     with pytest.raises(TypeError, match="normalize must be True or False"):
         kb.kl([0.5, 0.5], [0.5, 0.5], normalize=1)

@@ -236,3 +236,33 @@ def test_kl_on_a_small_csv_imports_no_scipy_stats_or_torch():
         "print(*[m for m in ('scipy.stats', 'torch', 'jax', 'numba') if m in sys.modules])"
     )
     assert _fresh(code) == set()
+
+
+def test_base_below_one_is_a_usage_error(tmp_path, capsys):
+    """--base 0.5 printed negative divergences (issue 24, item 11); now exit 2 naming --base."""
+    assert _run(tmp_path, "a,b\n1,2\n3,4\n", "--p", "a", "--q", "b", "--normalize", "--base", "0.5") == 2
+    assert "argument --base: must be a finite number above 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("1_000", "is not a plain decimal number"),
+        ("\uff11\uff12", "is not a plain decimal number"),  # full-width 12
+        ("\u0663", "is not a plain decimal number"),  # Arabic-Indic 3
+        ("1e-400", "is below the smallest positive float64"),
+        ("2e-324", "is below the smallest positive float64"),
+    ],
+)
+def test_cells_python_reads_but_csv_writers_do_not_are_refused(tmp_path, capsys, cell, why):
+    """float() reads 1_000 as 1000, full-width and other Unicode digits as numbers, and 1e-400 as 0: each was taken
+    as a weight (issue 24, item 10). Now exit 3 naming the line, the column and the cell."""
+    assert _run(tmp_path, f"a,b\n{cell},1\n1,1\n", "--p", "a", "--q", "b", "--normalize") == 3
+    err = capsys.readouterr().err
+    assert f"line 2, column 'a': {cell!r} {why}" in err
+
+
+@pytest.mark.parametrize("cell", ["+.5", "1.", "0", "-0", "0.0e-400", "5e-324", "1E3", " 2.5 "])
+def test_plain_decimal_cells_are_still_read(tmp_path, capsys, cell):
+    """The forms CSV writers use stay accepted (a zero written with an exponent is 0, not an underflow)."""
+    assert _run(tmp_path, f"a,b\n{cell},1\n1,1\n", "--p", "a", "--q", "b", "--normalize") == 0

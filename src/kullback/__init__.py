@@ -27,11 +27,16 @@ _LAZY = {
     "kl_bounds": ".estimation._bounds",
     "Estimate": ".estimation._result",
     "TieWarning": ".estimation._ties",
+    "UnresolvedWarning": ".estimation._resolution",
     "fit": ".fitting._fit",
     "rank": ".fitting._rank",
     "vi": ".fitting._vi",
     "Fit": ".fitting._result",
     "Ranking": ".fitting._result",
+    "profile": ".data",
+    "Profile": ".data",
+    "compare": ".data",
+    "Comparison": ".data",
 }
 
 __all__ = ["__version__", "AccuracyWarning", *_LAZY]

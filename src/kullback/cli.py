@@ -16,7 +16,9 @@ Exit status (as ``shared/DESIGN.md`` fixes it for every subcommand):
   named on the command line that the header does not have;
 * 3 -- data error: the file's contents are not two probability vectors
   (not UTF-8, no header or no rows, a row with more or fewer fields than the
-  header, an empty cell, a non-number, a negative or non-finite weight, an
+  header, an empty cell, a non-number or a number not written as a plain
+  decimal (``1_000``, full-width digits), a weight too small for float64
+  (``1e-400``), a negative or non-finite weight, an
   all-zero column, a column that does not sum to 1 without ``--normalize``,
   an ambiguous duplicate column name).
 
@@ -33,6 +35,7 @@ import argparse
 import csv
 import io
 import math
+import re
 import sys
 
 from . import __version__
@@ -110,8 +113,13 @@ def _header_index(header: list[str], names: list[str], label: str) -> dict[str, 
     return index
 
 
+# A plain decimal number, as CSV writers write them: ASCII digits, optional sign, point and exponent. Python's
+# float() also reads 1_000 (as 1000) and full-width or other Unicode digits, which no CSV writer emits for a number.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _weight(text: str, label: str, line: int, name: str) -> float:
-    """One cell as a finite non-negative float."""
+    """One cell as a finite non-negative float, read from a plain decimal number."""
     text = text.strip()
     where = f"{label}, line {line}, column {name!r}"
     if not text:
@@ -125,8 +133,14 @@ def _weight(text: str, label: str, line: int, name: str) -> float:
     if not math.isfinite(value):
         msg = f"{where}: {text!r} is not finite; weights must be finite and non-negative"
         raise DataError(msg)
+    if not _DECIMAL.fullmatch(text):
+        msg = f"{where}: {text!r} is not a plain decimal number (ASCII digits 0-9, an optional sign, point and exponent)"
+        raise DataError(msg)
     if value < 0:
         msg = f"{where}: {text!r} is negative; weights must be finite and non-negative"
+        raise DataError(msg)
+    if value == 0 and any(c in "123456789" for c in text.partition("e")[0].partition("E")[0]):
+        msg = f"{where}: {text!r} is below the smallest positive float64 (5e-324) and would be read as 0"
         raise DataError(msg)
     return value
 
@@ -231,13 +245,13 @@ def _cmd_kl(args) -> int:
 
 
 def _base(text: str) -> float:
-    """--base: a positive finite number other than 1."""
+    """--base: a finite number above 1 (the library's rule: below 1 every divergence turns negative)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0 and value != 1):
-        msg = f"must be a positive finite number other than 1 (2 for bits), got {text!r}"
+    if not (math.isfinite(value) and value > 1):
+        msg = f"must be a finite number above 1 (2 for bits), got {text!r}; below 1 every divergence would be negative"
         raise argparse.ArgumentTypeError(msg)
     return value
 
@@ -261,6 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     p_kl.add_argument("--q", required=True, help="column holding q (the approximation); may be the same column as --p")
     p_kl.add_argument("--normalize", action="store_true", help="treat the columns as unnormalised weights, e.g. counts")
     p_kl.add_argument("--base", type=_base, default=None, help="logarithm base: 2 for bits (default: nats)")
+    from ._cli_data import add_parsers  # compare, profile (issue 27)
+
+    add_parsers(sub, fmt)
     return parser
 
 
@@ -270,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if hasattr(args, "_run"):  # the dataset subcommands handle their own errors (_cli_data.py)
+        return args._run(args)
     try:
         return _cmd_kl(args)
     except UsageError as exc:

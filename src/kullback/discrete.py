@@ -16,6 +16,12 @@ Conventions (see ``shared/DESIGN.md``):
   are unnormalised weights (counts): the formula is applied to ``p / sum p``
   and ``q / sum q``, and the gradient is that of the normalised function
   (``dD/dp_i = (log(pn_i/qn_i) - D) / sum p``).  Nothing is rescaled silently.
+* Gradients (torch, jax) are never NaN.  They are the derivatives above down to
+  subnormal weights (tested against mpmath); a derivative beyond the float range
+  (``-p/q`` for a subnormal q) is +-inf of its sign; where the one-sided
+  derivative is infinite (``x log x`` at a zero weight) the gradient is finite;
+  an outcome that p and q both give weight 0 (a padding class) has JS
+  derivatives ``1/2 log 2``, its one-sided limit.
 * ``0 * log 0 = 0``.  Where ``q = 0`` but ``p > 0``, ``kl`` and
   ``cross_entropy`` are ``+inf`` (support mismatch), never NaN.
 * Logarithms are of ratios when the ratio is a normal number, else of the
@@ -35,7 +41,8 @@ Conventions (see ``shared/DESIGN.md``):
 * Dtypes: floating inputs keep their dtype (mixed: the wider one); integer
   inputs and array-likes alone give the library's default float (float64 for
   NumPy); an array-like beside an array joins that array's dtype.
-* ``base=None`` gives nats; ``base=2`` bits.
+* ``base=None`` gives nats; ``base=2`` bits; any finite base above 1 (a base below 1 would
+  make every divergence and entropy negative, so it is refused).
 
 Large float32/float64 NumPy inputs go through the fused single-pass kernels of
 :mod:`kullback._kernels`; everything else through the generic array-API code.
@@ -131,12 +138,37 @@ def _from_array_like(x, name):
 
 
 def _check_kind(xp, dtype, name):
-    if xp.isdtype(dtype, "bool"):
+    if xp.isdtype(dtype, "bool"):  # True/False as 1/0 would be a guess: indicators are not weights
         msg = f"{name} has boolean dtype; give probabilities or counts as numbers"
         raise TypeError(msg)
     if xp.isdtype(dtype, "complex floating"):
         msg = f"{name} has complex dtype {dtype}; weights must be real"
         raise TypeError(msg)
+    if not xp.isdtype(dtype, ("real floating", "integral")):  # datetime64, timedelta64, strings, objects
+        msg = f"`{name}` must hold real numbers, got an array of dtype {dtype}; convert it to floats first"
+        raise TypeError(msg)
+
+
+def _plain(x, name):
+    """x, with the array kinds whose rules are not an array's refused or converted: masked arrays (their sums honour
+    the mask, their elements do not), np.matrix (always 2-D, its sum keeps no keepdims), tensors without values."""
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(x, ma.MaskedArray):
+        masked = int(np.count_nonzero(ma.getmaskarray(x)))
+        if masked:
+            msg = (
+                f"`{name}` is a NumPy masked array with {masked} masked outcome(s); kullback does not guess what a "
+                f"masked outcome means: pass {name}.filled(0) to give masked outcomes weight 0, or "
+                f"{name}.compressed() to drop them (and drop the same outcomes from the other vector)"
+            )
+            raise TypeError(msg)
+        return np.asarray(x.data)
+    if isinstance(x, np.matrix):
+        return np.asarray(x)  # the same 2-D array: axis keeps its meaning
+    if getattr(x, "is_meta", False) is True:
+        msg = f"`{name}` is a tensor on the meta device: it has a shape but no values; create it on a real device"
+        raise TypeError(msg)
+    return x
 
 
 def _inputs(args, names):
@@ -146,6 +178,7 @@ def _inputs(args, names):
     counts in the default float, array-likes join the arrays' dtype (or the
     default float where there is no array), and the result type of those wins.
     """
+    args = [_plain(a, n) for a, n in zip(args, names)]
     given = [_is_array(a) for a in args]
     real = [a for a, g in zip(args, given) if g]
     xp = _namespace(real)
@@ -226,13 +259,19 @@ def _normalise_axis(axis, ndim, name):
 
 
 def _log_base(base):
+    """log(base), or None for nats; a base must exceed 1 (below it every divergence and entropy turns negative)."""
     if base is None:
         return None
     if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)):
-        msg = f"base must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}"
+        msg = f"`base` must be a number (e.g. 2 for bits) or None for nats, not {type(base).__name__}"
         raise TypeError(msg)
-    if not (math.isfinite(base) and base > 0 and base != 1):
-        msg = f"base must be positive, finite and not 1, got {base}"
+    if not (math.isfinite(base) and base > 1):
+        # log_b x = ln x / ln b: a base in (0, 1) flips the sign of every non-negative quantity (scipy.stats.entropy
+        # accepts it and returns -1 bit for H = 1 bit), 1 divides by 0, and others have no logarithm
+        msg = (
+            f"`base` must be a finite number above 1 (2 for bits, 10 for hartleys; None for nats), got {base!r}; "
+            "a base below 1 would make every divergence and entropy negative"
+        )
         raise ValueError(msg)
     return math.log(base)
 
@@ -253,6 +292,14 @@ def _prepare(xp, arrays, names, axis, normalize):
             raise ValueError(msg)
 
     axes = [_normalise_axis(axis, a.ndim, n) for a, n in zip(arrays, names)]
+    if len(arrays) > 1:
+        for a, n in zip(arrays, names):
+            if any(s is None or s != s for s in a.shape):  # None (array API) or NaN (Dask): sizes not yet computed
+                msg = (
+                    f"`{n}` has dimensions of unknown size (shape {tuple(a.shape)}), so its outcomes cannot be lined up "
+                    f"with the other vector's; compute them first ({n}.compute_chunk_sizes() for a Dask array)"
+                )
+                raise ValueError(msg)
     lengths = [a.shape[ax] for a, ax in zip(arrays, axes)]
     if len(set(lengths)) > 1:
         detail = ", ".join(f"{n} has {m}" for n, m in zip(names, lengths))
@@ -421,13 +468,17 @@ class _View:
     their sum (in [1, n]) cannot overflow, and subnormal weights are divided exactly.
     """
 
-    __slots__ = ("w", "v", "shift")
+    __slots__ = ("w", "v", "shift", "stop")
 
-    def __init__(self, xp, w, normalize):
+    def __init__(self, xp, w, normalize, stop=None):
         self.w = w
         self.v, self.shift = w, None
+        self.stop = stop
         if normalize:
             top = xp.max(w, axis=-1, keepdims=True)  # > 0: all-zero rows were refused
+            # w / sum w does not depend on the scale: differentiated as a constant, top keeps 1/top (which overflows for
+            # a subnormal top) out of the chain rule, where it met its negative as inf - inf = NaN in every component
+            top = top if stop is None else stop(top)
             scaled = w / top
             total = xp.sum(scaled, axis=-1, keepdims=True)
             self.v = scaled / total
@@ -437,6 +488,42 @@ class _View:
         """log of the formula's values where mask (0 elsewhere), from the weights themselves."""
         lw = xp.log(_safe(xp, mask, self.w))
         return lw if self.shift is None else lw - self.shift
+
+
+def _stop_gradient(xp, arrays):
+    """The library's stop-gradient (torch's detach, jax.lax.stop_gradient) where the arrays may be differentiated,
+    else None (NumPy and other libraries without autodiff; arrays that no transform traces: the gradient's forms
+    cost a third more time)."""
+    if xp is np:
+        return None
+    compat = _compat()
+    if compat.is_torch_namespace(xp):
+        torch = sys.modules["torch"]
+        functorch = getattr(torch._C, "_functorch", None)
+        traced = (
+            (torch.is_grad_enabled() and any(a.requires_grad for a in arrays))
+            or getattr(torch.autograd.forward_ad, "_current_level", 0) >= 0  # inside a dual_level: forward mode
+            or (functorch is not None and any(functorch.is_functorch_wrapped_tensor(a) for a in arrays))  # torch.func
+        )
+        return (lambda x: x.detach()) if traced else None
+    if compat.is_jax_namespace(xp):
+        jax = sys.modules["jax"]
+        return jax.lax.stop_gradient if any(isinstance(a, jax.core.Tracer) for a in arrays) else None
+    return None
+
+
+def _differentiated_as(stop, value, proxy):
+    """value, with the derivative of proxy: a form equal to it in exact arithmetic whose derivative is well scaled.
+
+    The accurate forms of the values divide (x/y, (x - y)/y), and a quotient's derivative in y is formed as x/y^2 by
+    torch and jax: it overflows to inf for y near 1e-160 (dD/dq = -p/q was -inf or NaN where it is -5e159), and the
+    branch a ``where`` leaves unused still sends 0 * inf = NaN back. A difference of logarithms has derivatives
+    1/x and -1/y, formed as g/x with g the term's own weight. stop(value) + (proxy - stop(proxy)) is value exactly (the
+    parenthesis is exactly 0 where proxy is finite) and differentiates as proxy (the usual stop-gradient identity).
+    """
+    if stop is None:
+        return value
+    return stop(value) + (proxy - stop(proxy))
 
 
 def _safe(xp, mask, x):
@@ -471,14 +558,19 @@ def _log_ratio(xp, x, y, r, mask):
 
 @np.errstate(**_QUIET)
 def _kl_terms(xp, P, Q):
-    """p log(p / q) per element: log of the ratio where it is a normal number, else log p - log q."""
+    """p log(p / q) per element: log of the ratio where it is a normal number, else log p - log q; differentiated
+    as p (log p - log q) (see :func:`_differentiated_as`)."""
     p, q = P.v, Q.v
     both = (P.w > 0) & (Q.w > 0)
     ps, qs = _safe(xp, both, p), _safe(xp, both, q)
     direct = both & _normal(xp, ps) & _normal(xp, qs) & _normal(xp, ps / qs)
     ratio = _safe(xp, direct, p) / _safe(xp, direct, q)
     split = both & ~direct
-    log_ratio = xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
+    # differentiated as log p - log q, the logs of the values where normal (the weights' logs would bring 1/w and
+    # 1/sum w into the chain rule, both inf for a subnormal sum: inf - inf = NaN)
+    proxy = None if P.stop is None else _log_where_normal(xp, P, ps, both) - _log_where_normal(xp, Q, qs, both)
+    value = xp.where(direct, _log_ratio(xp, ps, qs, ratio, direct), P.log(xp, split) - Q.log(xp, split))
+    log_ratio = _differentiated_as(P.stop, value, proxy)
     t = xp.where(both, ps * log_ratio, xp.zeros_like(p))
     if P.shift is not None:
         # Normalised values: p log(p/q) - p + q, each term >= 0. The added q - p sum to 0 in exact arithmetic, but the
@@ -490,10 +582,13 @@ def _kl_terms(xp, P, Q):
 
 @np.errstate(**_QUIET)
 def _plogq_terms(xp, P, Q):
-    """p log q per element (Q may be P): 0 where p = 0, -inf where q = 0 < p."""
-    both = (P.w > 0) & (Q.w > 0)
+    """p log q per element (Q may be P): 0 where p = 0, -inf where q = 0 < p.
+
+    Linear in p, so at p = 0 < q its derivative in p is log q (it was 0); where Q is P (entropy), the one-sided
+    derivative of p log p at 0 is infinite, and the gradient there 0 (as torch's kl_div)."""
+    both = (P.w > 0) & (Q.w > 0) if Q is P else Q.w > 0
     log_q = _log_where_normal(xp, Q, _safe(xp, both, Q.v), both)
-    t = xp.where(both, _safe(xp, both, P.v) * log_q, xp.zeros_like(P.v))
+    t = xp.where(both, P.v * log_q, xp.zeros_like(P.v))
     return xp.where((P.w > 0) & (Q.w == 0), xp.full_like(t, -math.inf), t)
 
 
@@ -503,28 +598,44 @@ def _js_terms(xp, P, Q):
 
     The ratios are at most 2 and at least the (normalised) weight itself, so they neither
     overflow nor underflow to 0; m = (p + q) / 2 is never formed (it would round a lone
-    smallest subnormal to 0).
+    smallest subnormal to 0) but where it is a normal number.  Differentiated as
+    x (log x - log m) (see :func:`_differentiated_as`); an outcome that p and q both give
+    weight 0 (a padding class) as its limit (p + q) log 2, whose derivatives are log 2.
     """
     p, q = P.v, Q.v
     total = p + q
+    some = total > 0
     m = total / 2
-    fine = _normal(xp, _safe(xp, total > 0, m))
+    fine = _normal(xp, _safe(xp, some, m))  # where p = q = 0, m = 0 and each half adds m: the term is 0
     ms = _safe(xp, fine, m)
+    # the derivative's log m, finite even where m underflows or is 0
+    log_m = None if P.stop is None else xp.log(_safe(xp, some, total)) - math.log(2)
     rel, old, use_rel = xp.zeros_like(p), xp.zeros_like(p), fine
-    for x in (p, q):
+    for x, view in ((p, P), (q, Q)):
         pos = x > 0
         xs = _safe(xp, pos, x)
+        proxy = None if log_m is None else xp.log(xs) - log_m
+        if log_m is not None and view.shift is not None:
+            # a normalised value that underflowed to 0 (a weight below 1e-324 of its total): its half, x log(x/m) + m - x,
+            # is 0 + m to rounding, but its derivative in x is log(x/m) (+ 1/2 from m): added with value exactly 0,
+            # log(x/m) from the weight's logarithm
+            under = (view.w > 0) & ~pos
+            lost = (x - P.stop(x)) * P.stop(view.log(xp, under) - log_m)
+            rel = rel + xp.where(under, lost, xp.zeros_like(x))
+            old = old + xp.where(under, lost, xp.zeros_like(x))
         # where m = (p + q)/2 is a normal number, x log(x/m) - x + m summed over p and q: the rounding of m then enters
         # at second order only (the sum's derivative in m is 2 - (p + q)/m = 0), while in x log(2x/(p + q)) it is first
         # order; the log ratio as in _log_ratio (near-identical p and q lost 1e-4 of JS at a relative 1e-6).
         # Both halves of an element take the same form (each alone is not the term).
         r = xs / ms
         ok = pos & fine & _normal(xp, xs) & _normal(xp, r)
-        lr = _log_ratio(xp, xs, ms, r, ok)
+        lr = _differentiated_as(P.stop, _log_ratio(xp, xs, ms, r, ok), proxy)
         rel = rel + xp.where(pos, xs * lr + (ms - xs), ms)  # m - x exact (Sterbenz): only the log term rounds
-        old = old + xp.where(pos, xs * xp.log((xs + xs) / _safe(xp, pos, total)), xp.zeros_like(x))
+        lo = _differentiated_as(P.stop, xp.log((xs + xs) / _safe(xp, pos, total)), proxy)
+        old = old + xp.where(pos, xs * lo, xp.zeros_like(x))
         use_rel = use_rel & (ok | ~pos)
-    return xp.where(use_rel, rel, old)
+    terms = xp.where(use_rel, rel, old)
+    return terms if P.stop is None else xp.where(some, terms, total * math.log(2))
 
 
 # --------------------------------------------------------------------------- the divergences
@@ -532,7 +643,8 @@ def _js_terms(xp, P, Q):
 
 def _generic(xp, arrays, names, axis, normalize):
     arrays = _prepare(xp, arrays, names, axis, normalize)
-    return [_View(xp, a, normalize) for a in arrays]
+    stop = _stop_gradient(xp, arrays)
+    return [_View(xp, a, normalize, stop) for a in arrays]
 
 
 def kl(p, q, *, axis=-1, base=None, normalize=False):

@@ -33,7 +33,7 @@ def _cat(n, p, seed):
         (np.array([True, False]), D.DISCRETE),
         (["a", "b"], D.DISCRETE),
         (np.array([1.0, 2.0, 2.0]), D.CONTINUOUS),  # integer-valued floats stay continuous: nothing is guessed
-        (np.array([[1.5, 2.0]]), D.CONTINUOUS),
+        (np.array([[1.5, 2.0], [0.5, 1.0]]), D.CONTINUOUS),  # a (1, d) row is refused (issue 21, item 7)
     ],
 )
 def test_kind_of_samples_is_their_dtype(x, kind):

@@ -179,11 +179,37 @@ def test_support_mismatch_is_infinite():
 
 
 def test_heavy_tails_warn():
-    """Cauchy vs normal: D = inf, the terms have no mean; the estimate must say it is unreliable."""
+    """Student t_3 vs normal: D finite (E x^2 = 3) but the terms have infinite variance: the estimate says it is unreliable."""
     with pytest.warns(AccuracyWarning, match="heavy-tailed") as record:
-        e = kl_mc(st.cauchy(), st.norm(), rng=0, max_draws=2**16, variance_reduction="none")
-    assert e.details["reliable"] is False
+        e = kl_mc(st.t(3), st.norm(), rng=0, max_draws=2**16, variance_reduction="none")
+    assert e.details["reliable"] is False and math.isfinite(e.value)
     assert record[0].filename == __file__  # the warning points at the caller, not inside kullback
+
+
+@pytest.mark.parametrize("p", [st.cauchy(), st.t(1.2), st.cauchy(3, 0.5)], ids=["cauchy", "t1.2", "cauchy-shifted"])
+@pytest.mark.parametrize("vr", ["none", "auto"])
+def test_divergent_tail_gives_infinity(p, vr):
+    """Issue 21, item 7: Cauchy vs normal returned a finite number (with a warning) where D = inf. log p/q ~ x^2/2 has
+    an upper tail of index 2/nu for t_nu (E x^2 = inf for nu <= 2): D(t_nu || N(0,1)) = inf, detected by Hill's index."""
+    with pytest.warns(AccuracyWarning, match=r"mean diverges, so D\(p\|\|q\) = inf") as record:
+        e = kl_mc(p, st.norm(), rng=1, max_draws=2**16, variance_reduction=vr)
+    assert e.value == math.inf and e.ci == (0.0, math.inf) and e.details["tail_index"] > 1
+    assert record[0].filename == __file__
+
+
+def test_finite_heavy_tailed_divergence_stays_finite():
+    """The tail check's false positive at threshold 1: t_2.2 vs N(0, 1) has D finite (E x^2 = 11), Hill's index 0.91
+    biased up to 1.2; it stays a finite estimate (with the kurtosis warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)
+        for seed in range(3):
+            assert math.isfinite(kl_mc(st.t(2.2), st.norm(), rng=seed, max_draws=2**16).value)
+
+
+def test_rng_none_is_seeded_as_for_knn():
+    """Issue 21, item 7: rng=None was deterministic for kNN but random for Monte Carlo; now seed 0 for both."""
+    a, b = kl_mc(st.norm(), st.norm(1, 2), rtol=0.05), kl_mc(st.norm(), st.norm(1, 2), rtol=0.05)
+    assert a == b and a == kl_mc(st.norm(), st.norm(1, 2), rtol=0.05, rng=0)
 
 
 def test_light_tails_do_not_warn():

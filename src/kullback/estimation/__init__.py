@@ -23,9 +23,10 @@ _ROOMS = {
     "estimate_js": "_dispatch",
     "kl_bounds": "_bounds",
     "TieWarning": "_knn",
+    "UnresolvedWarning": "_resolution",
 }
 
-__all__ = ["Estimate", "estimate_kl", "estimate_entropy", "estimate_js", "kl_bounds", "TieWarning"]
+__all__ = ["Estimate", "estimate_kl", "estimate_entropy", "estimate_js", "kl_bounds", "TieWarning", "UnresolvedWarning"]
 
 
 def __getattr__(name):

@@ -56,23 +56,56 @@ _PROJECTIONS = 3  # directions integrated for the projection lower bound
 _LOG2PI = math.log(2 * math.pi)
 
 
-def kl_bounds(p, q, *, base=None, projections=True) -> tuple[float, float]:
+def kl_bounds(p, q, *, base=None, projections=True, pieces=4096) -> tuple[float, float]:
     """Deterministic (lower, upper) bounds on D(p||q) for Gaussian mixtures p, q in any dimension.
 
     Parameters
     ----------
-    p, q : Gaussian mixtures (see the module docstring for the accepted forms).
-    base : None for nats, 2 for bits.
-    projections : also take the data-processing lower bound of 1-D projections (three quadratures,
-        ~0.1-0.5 s); False keeps to the closed-form bounds (milliseconds).
+    p, q : distribution or tuple
+        Gaussian mixtures: a torch ``MixtureSameFamily`` of ``Normal``, ``MultivariateNormal`` or
+        ``Independent(Normal, 1)`` components; a single Gaussian (torch ``Normal``,
+        ``MultivariateNormal``, ``Independent(Normal)``; scipy ``norm``, ``multivariate_normal``,
+        ``Normal``); a ``scipy.stats.Mixture`` of ``Normal``; or a tuple ``(weights, means, covs)``
+        with weights (k,), means (k, d) and covariances (k, d, d) (or (k,) and (k,) for d = 1, the
+        covariances as variances).
+    base : float, optional
+        Units: ``None`` for nats (default), 2 for bits.
+    projections : bool, optional
+        Also take the data-processing lower bound of 1-D projections (three quadratures,
+        ~0.1-0.5 s); ``False`` keeps to the closed-form bounds (milliseconds).
+    pieces : int, optional
+        d = 1 only: the number of intervals of the piecewise bounds (Nielsen & Sun 2016); their
+        gap shrinks like 1/pieces (time for tightness: 4096 takes about a millisecond per
+        component, 2**16 about 20); 0 leaves them out.
 
     Returns
     -------
-    (lower, upper) with 0 <= lower <= D(p||q) <= upper; equal (to rounding) for single Gaussians.
+    tuple of float
+        ``(lower, upper)`` with 0 <= lower <= D(p||q) <= upper; equal (to rounding) for single
+        Gaussians.
+
+    Raises
+    ------
+    ValueError
+        Mixtures in different dimensions; invalid weights, means or covariances.
+    TypeError
+        An object that is not a Gaussian mixture.
+
+    Notes
+    -----
+    D(p||q) between Gaussian mixtures has no closed form.  The lower bound is the largest of the
+    variational bound (Hershey & Olsen 2007, sec. 6), the product-of-Gaussians and Gibbs bounds of
+    Durrieu, Thiran & Kelly (2012, sec. 3), and the divergences of a few 1-D projections (the
+    data-processing inequality); the upper bound the smallest of Durrieu et al.'s and Hershey &
+    Olsen's variational upper bound (sec. 7, eqs. (20)-(22)).  For an estimate between the bounds,
+    use :func:`kullback.estimate_kl` (Monte Carlo, with an interval).
 
     References
     ----------
-    Hershey & Olsen (2007), ICASSP, secs. 6-7; Durrieu, Thiran & Kelly (2012), ICASSP, sec. 3.
+    .. [1] J. R. Hershey, P. A. Olsen, "Approximating the Kullback Leibler divergence between
+       Gaussian mixture models", ICASSP 2007, secs. 6-7.
+    .. [2] J.-L. Durrieu, J.-P. Thiran, F. Kelly, "Lower and upper bounds for approximation of the
+       Kullback-Leibler divergence between Gaussian mixture models", ICASSP 2012, sec. 3.
 
     Examples
     --------
@@ -102,6 +135,9 @@ def kl_bounds(p, q, *, base=None, projections=True) -> tuple[float, float]:
     upper_d = float(wf @ (_upper_cross(wf, wf, ff, ff, mf, sf) - _lower_cross(wg, fg)))
     upper = min(upper_d, _variational_upper(wf, wg, fg.kl))
     lower = max(lower, 0.0)
+    if mf.shape[1] == 1 and pieces and upper - lower > 1e-9 * max(1.0, upper):
+        plo, phi = _piecewise_1d(wf, mf[:, 0], np.sqrt(sf[:, 0, 0]), wg, mg[:, 0], np.sqrt(sg[:, 0, 0]), int(pieces))
+        lower, upper = max(lower, plo), min(upper, phi)
     if projections and upper - lower > 1e-9 * max(1.0, upper):  # single Gaussians: already tight
         lower = max(lower, _projection_lower(wf, mf, sf, wg, mg, sg))
     if lower > upper and lower - upper <= 1e-9 * max(1.0, upper):
@@ -192,6 +228,72 @@ def _variational_upper(wf, wg, kl_ab):
             break
         best = value
     return best
+
+
+_TAIL_SD = 12.0  # the piecewise grid spans every component's mean +- 12 sd; the tails beyond are bounded in closed form
+
+
+def _piecewise_1d(wf, mf, sf, wg, mg, sg, pieces):
+    """Deterministic bounds on D(f||g) for 1-D Gaussian mixtures from a partition of the line into ``pieces``.
+
+    On each interval I of a uniform grid over [A, B] (all components' means +- 12 sd), ∫_I f log(f/g) lies between
+    F(I) min_I log(f/g) and F(I) max_I log(f/g), F(I) = ∫_I f in closed form; log f and log g are bounded on I by
+    the log-sum-exp of each component's extreme on I (a Gaussian density on an interval peaks at its mean if
+    inside, else at an end, and is least at an end): the interval bounds of Nielsen & Sun (2016), "Guaranteed
+    bounds on information-theoretic measures of univariate mixtures using piecewise log-sum-exp inequalities",
+    Entropy 18(12), 442, sec. 2, here with constant envelopes, which tighten like 1/pieces.  The lower bound on I
+    is also at least F(I) - G(I) (f log(f/g) >= f - g).  Tails beyond [A, B]: above by
+    ∫ f [max log f - log w_b - log N_b(x)] (b the widest component of g: a truncated second moment), below by
+    F - G of the tail.
+    """
+    A = min(float((mf - _TAIL_SD * sf).min()), float((mg - _TAIL_SD * sg).min()))
+    B = max(float((mf + _TAIL_SD * sf).max()), float((mg + _TAIL_SD * sg).max()))
+    edges = np.linspace(A, B, pieces + 1)
+    u, v = edges[:-1], edges[1:]
+
+    def extremes(w, m, sd):
+        lu = _log_norm(u[:, None], m, sd)
+        lv = _log_norm(v[:, None], m, sd)
+        inside = (m[None, :] >= u[:, None]) & (m[None, :] <= v[:, None])
+        top = np.where(inside, _log_norm(m, m, sd)[None, :], np.maximum(lu, lv))
+        low = np.minimum(lu, lv)
+        lw = np.log(w)[None, :]
+        return special.logsumexp(lw + low, axis=1), special.logsumexp(lw + top, axis=1)
+
+    def mass(w, m, sd, a, b):
+        return np.clip((special.ndtr((b[:, None] - m) / sd) - special.ndtr((a[:, None] - m) / sd)) @ w, 0.0, None)
+
+    f_lo, f_hi = extremes(wf, mf, sf)
+    g_lo, g_hi = extremes(wg, mg, sg)
+    F, G = mass(wf, mf, sf, u, v), mass(wg, mg, sg, u, v)
+    upper = float(np.sum(F * (f_hi - g_lo)))
+    lower = float(np.sum(np.maximum(F * (f_lo - g_hi), F - G)))
+    t_up, t_lo = _tails_1d(wf, mf, sf, wg, mg, sg, A, B)
+    return lower + t_lo, upper + t_up
+
+
+def _log_norm(x, m, sd):
+    return -0.5 * ((x - m) / sd) ** 2 - np.log(sd) - 0.5 * _LOG2PI
+
+
+def _tails_1d(wf, mf, sf, wg, mg, sg, A, B):
+    """(upper, lower) bounds on ∫ f log(f/g) over x < A and x > B (see :func:`_piecewise_1d`)."""
+    b = int(np.argmax(sg))  # the widest component of g: log g >= log w_b + log N_b(x), a quadratic that decays slowest
+    up = lo = 0.0
+    for side, edge in ((1.0, A), (-1.0, B)):
+        # the tail x <= A (side +1) or x >= B (side -1, mirrored): y = side * x <= side * edge
+        m, c, e = side * mf, side * mg[b], side * edge
+        alpha = (e - m) / sf
+        P = special.ndtr(alpha)
+        phi = np.exp(-0.5 * alpha**2) / math.sqrt(2 * math.pi)
+        m1 = -sf * phi  # E[(Y - m) 1{Y <= e}]
+        m2 = sf**2 * (P - alpha * phi)  # E[(Y - m)^2 1{Y <= e}]
+        sq = m2 + 2 * (m - c) * m1 + (m - c) ** 2 * P  # E[(Y - c)^2 1{Y <= e}]
+        log_f_max = float(special.logsumexp(np.log(wf) + _log_norm(edge, mf, sf)))  # every mode is inside [A, B]
+        const = log_f_max - math.log(wg[b]) + math.log(sg[b]) + 0.5 * _LOG2PI
+        up += float(wf @ (const * P + sq / (2 * sg[b] ** 2)))
+        lo += float(wf @ P) - float(wg @ special.ndtr((e - side * mg) / sg))
+    return up, lo
 
 
 def _directions(wf, mf, sf, wg, mg, sg):

@@ -101,7 +101,7 @@ _QUANTITY = {id(KL_METHODS): "D(p||q)", id(ENTROPY_METHODS): "H(p)", id(JS_METHO
 # ---------------------------------------------------------------- recognising
 
 
-def _kind_of(x, name) -> str:
+def _kind_of(x, name, stacklevel=4) -> str:
     """'distribution', 'discrete' or 'continuous' for one argument; TypeError for anything else."""
     if _access.is_distribution(x):
         return "distribution"
@@ -111,10 +111,58 @@ def _kind_of(x, name) -> str:
             "object (scipy.stats frozen distribution, torch.distributions) with `rvs`/`sample`"
         )
         raise TypeError(msg)
-    if _plugin._to_numpy(x, name).size == 0:
+    arr = _plugin._to_numpy(x, name)
+    if arr.size == 0:
         msg = f"`{name}` is empty; give at least one sample"
         raise ValueError(msg)
-    return "discrete" if _plugin.is_discrete_samples(x) else "continuous"
+    discrete = _plugin.is_discrete_samples(x)
+    if discrete and arr.dtype.kind == "O" and not _plugin._is_categorical(x):
+        _refuse_object_floats(arr, name)
+    _check_orientation(arr, name, discrete, stacklevel + 1)
+    return "discrete" if discrete else "continuous"
+
+
+def _check_orientation(arr: np.ndarray, name: str, discrete: bool, stacklevel: int) -> None:
+    """Samples are rows: refuse a (1, n) row and, for float samples, a (d, n) array with fewer rows than columns.
+
+    Issue 21, item 6: shape (3, 500) was read as 3 samples in 500 dimensions without a word.  Discrete samples
+    of shape (n, d), n < d, may be legitimate (count vectors of a multinomial with many categories): a warning.
+    """
+    if arr.ndim != 2 or arr.shape[1] <= 1:
+        return
+    n, d = arr.shape
+    if n == 1:
+        msg = (
+            f"`{name}` has shape {arr.shape}: one sample of dimension {d}. If these are {d} samples of one variable, "
+            f"pass a 1-D array ({name}.ravel(), shape ({d},))"
+        )
+        raise ValueError(msg)
+    if not discrete and n < d:
+        msg = (
+            f"`{name}` has shape {arr.shape}: read as {n} samples in {d} dimensions, fewer samples than dimensions, where no "
+            f"density can be estimated. Samples are rows: if each row is a variable and each column a sample, pass "
+            f"{name}.T (shape ({d}, {n}))"
+        )
+        raise ValueError(msg)
+    if discrete and n < d:
+        msg = (
+            f"`{name}` has shape {arr.shape}: read as {n} samples, each a tuple of {d} values (rows are samples). "
+            f"If each row is a variable and each column a sample, pass {name}.T (shape ({d}, {n}))"
+        )
+        warnings.warn(msg, AccuracyWarning, stacklevel=stacklevel)
+
+
+def _refuse_object_floats(arr: np.ndarray, name: str) -> None:
+    """Object arrays of non-integer floats are neither clearly categories nor clearly a density: ask which."""
+    flat = arr.ravel()
+    head = flat[: min(flat.size, 1000)]
+    is_float = [isinstance(v, (float, np.floating)) and not isinstance(v, bool) for v in head]
+    if all(is_float) and any(not float(v).is_integer() for v in head if np.isfinite(float(v))):
+        msg = (
+            f"`{name}` has dtype object holding floats (e.g. {float(head[0])!r}); they would be counted as {flat.size} categories. "
+            f"For samples of a density pass {name}.astype(float) (kNN estimators); for categories, labels (str or int)"
+        )
+        raise TypeError(msg)
 
 
 def _ndim(x) -> int:
@@ -241,7 +289,9 @@ def _run(table, kind, data, *, method, confidence, rng, given, base=None):
     done = _REGISTRY_NAME.get(est.method, est.method) or name
     if done not in table:  # an estimator's private name: report the registry entry that was called
         done = name
-    est = _in_base(dataclasses.replace(est, quantity=_QUANTITY[id(table)], method=done), scale, base)
+    base_q = _QUANTITY[id(table)]  # an estimator may qualify it (a smoothed centre), never rename it
+    quantity = est.quantity if est.quantity.startswith(base_q + " (") else base_q
+    est = _in_base(dataclasses.replace(est, quantity=quantity, method=done), scale, base)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=3)  # the caller of estimate_*
     for msg in est.details.get("warnings", ()):
@@ -313,7 +363,9 @@ def estimate_kl(
         ``"auto"`` (default), ``"miller-madow"``, ``"plugin"``, ``"knn"``, ``"knn-ensemble"`` or
         ``"monte-carlo"``; see Notes.
     rng : None, int or numpy.random.Generator, optional
-        Randomness (Monte Carlo draws, kNN tie-breaking); the same seed gives the same answer.
+        Randomness (Monte Carlo draws, kNN dequantisation of tied values); the same seed gives the
+        same answer, and ``None`` means seed 0 for every method (a call repeated gives the same
+        estimate; pass a seed or Generator to vary the draws).
     confidence : float, optional
         Nominal coverage of ``Estimate.ci``, in (0, 1).
     k : int, optional
@@ -362,9 +414,16 @@ def estimate_kl(
       ``smoothing="jeffreys"`` gives a finite estimate instead.  The bias-corrected value may fall
       slightly below 0 where p is close to q (the interval is cut at 0).  Values are the union of
       those observed: categories a pandas ``Categorical`` declares but neither sample shows play no part.
-    - continuous samples: ``"knn-ensemble"``, the bias-reduced weighted ensemble of kNN
-      estimators (Berrett, Samworth & Yuan 2019) around Wang, Kulkarni & Verdu (2009); with ``k``
-      given, the single-k ``"knn"``.  Float samples are continuous even when every value is an
+    - continuous samples: from what the data show (rule and thresholds in
+      :func:`kullback.estimation._knn.kl_knn`, measured in docs/estimation-coverage.md):
+      ``"knn-ensemble"``, the bias-reduced weighted ensemble of kNN estimators (Berrett, Samworth &
+      Yuan 2019) around Wang, Kulkarni & Verdu (2009), where q's sample covers p's points; single
+      ``"knn"`` with k = 1 in d <= 2 where some of p's points lie beyond q's sample or the estimate
+      falls with k; and where a material share of p's points lies farther from q's sample than q's
+      own spacing there (p wider than q, or far from it), D(p||q) is not identifiable from the
+      samples: the k = 1 value with a one-sided interval ``(lower, inf)`` (``Estimate.one_sided``) and
+      a :class:`kullback.estimation.UnresolvedWarning` naming the shares.  With ``k`` given, the
+      single-k ``"knn"``.  Float samples are continuous even when every value is an
       integer: nothing is guessed from the values; the kNN estimator warns about tied points.
       Pass integer dtype, or ``method="plugin"``, to count them instead.  Integer against float
       samples are refused (a mass function against a density has no KL): cast both to float for
@@ -494,7 +553,7 @@ def estimate_entropy(
     """
     given = {"k": k, "smoothing": smoothing, "rtol": rtol, "atol": atol, "max_draws": max_draws, "variance_reduction": variance_reduction}
     given["alphabet_size"] = alphabet_size
-    kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x")]
+    kind = {"distribution": DISTRIBUTIONS, "discrete": DISCRETE, "continuous": CONTINUOUS}[_kind_of(x, "x", stacklevel=3)]
     return _run(ENTROPY_METHODS, kind, (x,), method=method, confidence=confidence, rng=rng, given=given, base=base)
 
 
@@ -525,9 +584,6 @@ def estimate_js(
         or ``"monte-carlo"``.
     rng, confidence, k, smoothing, rtol, atol, max_draws, variance_reduction, base
         As for :func:`estimate_kl`.
-    alphabet_size : int, optional
-        For ``method="nsb"`` (and only there): the number K of values the variable can take, seen or
-        not. NSB's prior is over all K probabilities and its answer depends on K.
 
     Returns
     -------
@@ -546,7 +602,11 @@ def estimate_js(
     ``method="auto"`` chooses (subject to change in future versions): discrete samples
     ``"miller-madow"`` (plug-in with the mixture m_hat = (p_hat + q_hat)/2 over the union of
     observed values, first-order bias removed, delta-method interval cut to [0, log 2]; always
-    finite); continuous samples ``"knn-ensemble"`` (``"knn"`` with ``k`` given); distributions
+    finite; where values go unseen the plug-in JS is biased up, so the interval is widened to the
+    coverage-adjusted (Chao & Shen 2003) JS - (z stderr + 4 abs(Miller-Madow - Chao-Shen)) below and
+    + (z stderr + 2 abs(MM - CS)) above, the
+    centre is the Chao-Shen value where the Good-Turing unseen mass exceeds 0.05, and a
+    :class:`kullback.AccuracyWarning` says so above 0.2); continuous samples ``"knn-ensemble"`` (``"knn"`` with ``k`` given); distributions
     ``"monte-carlo"``.
 
     References

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -25,8 +26,10 @@ from scipy.stats import norm
 from .._warnings import AccuracyWarning
 from ._kdtree import Tree, scale_of
 from ._knn_ensemble import ensemble_weights, loo_shift
+from ._resolution import UnresolvedWarning, resolution
+from ._resolution import message as resolution_message
 from ._result import Estimate
-from ._ties import TieWarning, _has_duplicates, _rng, _with_ties, _ZeroDistance  # noqa: F401 (TieWarning: public here too)
+from ._ties import AtomOfP, TieWarning, _has_duplicates, _rng, _with_ties, _ZeroDistance  # noqa: F401 (TieWarning: public here too)
 
 __all__ = ["TieWarning", "as_samples", "kl_knn", "entropy_knn", "kl_knn_vs_logq", "js_knn", "METHODS"]
 
@@ -412,7 +415,7 @@ def _describe(name, w, d, B, v_ref) -> dict:
     return info
 
 
-def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float = 0.95, rng=None) -> Estimate:
+def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float = 0.95, rng=None, _resolve: bool = False) -> Estimate:
     """D(p||q) from samples x ~ p, shape (n, d), and y ~ q, shape (m, d), by nearest-neighbour distances.
 
     Parameters
@@ -422,19 +425,40 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     method : ``"knn"`` (Wang, Kulkarni & Verdu 2009, IEEE Trans. Inf. Theory 55(5), eq. (5), general k
         as their eq. (17)), ``"knn-ensemble"`` (the same sums weighted over k = 1..K with the
         bias-cancelling weights of Berrett, Samworth & Yuan 2019; :func:`ensemble_plan`), or ``"auto"``
-        (the ensemble).
+        (chosen from the data, below).
     confidence : nominal coverage of ``ci``.
     rng : seed or Generator; used only to dequantise tied points (seed 0 when None).
 
     Notes
     -----
+    ``method="auto"`` (issue 21; thresholds in ``_resolution``, measured in docs/estimation-coverage.md):
+    the ensemble's search also compares, for each point of p, its distance to q's sample with q's own
+    spacing there (:func:`._resolution.resolution`: the share of p's points farther from their nearest
+    y than that y from its 10th neighbour, against the same share for q's own points).
+
+    1. p's excess share >= 0.5%, significant (binomial upper tail of p's count against q's share, floored at
+       2^-10, below 1e-4) and >= 3 times q's own share: q's sample does not resolve q under
+       p's mass and D(p||q) is not identifiable from the samples (q's tails beyond its sample could be
+       anything): the k = 1 estimate (the narrowest neighbourhoods, the least shortfall: kNN reads q's
+       density off the distance to q's sample edge, so it underestimates there), a one-sided interval
+       (lower end, inf) and a :class:`UnresolvedWarning` naming the shares.
+    2. else, in d <= 2, an excess significant at 5%, or the k = 1 estimate above the ensemble by more than
+       1.5 se of their difference (the estimate falls with k: q varies over the ensemble's neighbourhoods,
+       as for N(0,1) vs N(3,1), where the ensemble gave 3.19 for 4.5): single k = 1 (WKV's own choice;
+       ``method="knn", k=1`` gives it again), two-sided.
+    3. else whichever of the ensemble and k = 1 has the narrower interval (z se + bias allowance; both are
+       built to cover): the ensemble where its bias reduction pays, k = 1 where its weights cost more variance
+       than they save bias (d >= 5 at small n).
+
+    ``details["auto"]`` says which and why; ``details["resolution"]`` holds the shares.
+
     Bias: for Gaussian pairs WKV underestimates, more as d grows and as k grows (d = 5, n = 10^3:
     about -0.14 nats at k = 1 for a true 0.70). The interval is value +- (z stderr + B), stderr from
     the exact two-sample delete-one jackknife, B as in :func:`entropy_knn`; it is cut at 0 (D >= 0),
     the point estimate is not. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
-    tails than q (t_5 vs N(0, 1), N(0, 4) vs N(0, 1)) the estimate falls well short of the truth and
-    the interval does not cover it: the q-neighbours of p's tail points are far and log q varies
-    over the ball (a limitation of kNN divergence estimators; tests/estimation/test_knn.py measures it).
+    tails than q (t_5 vs N(0, 1), N(0, 4) vs N(0, 1)) every kNN estimate falls short of the truth: the
+    q-neighbours of p's tail points are far and log q varies over the ball. ``method="auto"`` detects it
+    (case 1 above); an explicit ``"knn"`` / ``"knn-ensemble"`` does not look.
     Ties: rounded samples are dequantised, each with its own step; points x shares exactly with
     continuous y are taken as the same draws (their own copy is left out of their y-neighbours); atoms
     beside a density are refused (:func:`._ties._dequantise`).
@@ -445,6 +469,8 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     (n, d), m = x.shape, y.shape[0]
     _check_spread(x, "x")
     _check_spread(y, "y")
+    if method == "auto" and k is None:
+        return _kl_auto(x, y, confidence, rng)
     name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, min(n, m + 1))
     _check_k(n, "x", K)
     _check_k(m, "y", K, self_in_tree=False)
@@ -469,14 +495,68 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
         if max(len(w), len(ref)) < Lr.shape[1]:
             Kd = max(len(w), len(ref))
             var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), _pad(w, Kd) - _pad(ref, Kd))[1]
+        if _resolve:  # method="auto": can q's sample resolve q under p's points (after any dequantisation)?
+            details["resolution"] = resolution(xs, ys)
+        if len(_trim(w)) > 1 and len(w) < Lr.shape[1]:  # the k = 1 estimate and se(k = 1 - main): method="auto"'s check
+            e1 = _pad(np.ones(1), len(w))
+            details["k1_estimate"] = _kl_eval(xs, ys, S, e1[:1], jack=False)[0]
+            details["k1_minus_main_stderr"] = math.sqrt(max(_kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), e1 - w)[1], 0.0))
         return v, var, v_ref, var_diff
 
-    value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True)
+    try:
+        value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True, atom_is_inf=True)
+    except AtomOfP as atom:  # p has a point mass where q has a density: D = inf, explained
+        warnings.warn(str(atom), AccuracyWarning, stacklevel=2)
+        info = {"d": d, "atom_of_p": {"column": atom.column, "value": atom.value, "count": atom.count}, "warnings_text": str(atom)}
+        return Estimate(math.inf, math.inf, (0.0, math.inf), name, (n, m), confidence, "none: an atom of p that q lacks", "D(p||q)", info)
     B = _allowance(factor, value, v_ref, var_diff)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
     details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
     return Estimate(value, se, _cut_at_zero(ci), name, (n, m), confidence, _INTERVAL + _CUT, "D(p||q)", details)
+
+
+_K1_DROP_Z = 1.5  # method="auto", d <= 2: k = 1 above the ensemble by more than this many se(k = 1 - ensemble)
+
+
+def _half_width(e: Estimate) -> float:
+    """The half-width of a kNN interval before the cut at 0: z stderr + bias allowance."""
+    return float(norm.ppf(0.5 + 0.5 * e.confidence)) * e.stderr + e.details["bias_allowance"]
+
+
+def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
+    """method="auto" for D(p||q) from two samples: the estimator the data call for (see :func:`kl_knn`, Notes)."""
+    est = kl_knn(x, y, method="knn-ensemble", confidence=confidence, rng=rng, _resolve=True)
+    if "resolution" not in est.details:  # an infinite answer (an atom of p that q lacks): nothing to choose
+        return est
+    res = est.details["resolution"]
+    drop = est.details.get("k1_estimate", est.value) - est.value
+    se = est.details.get("k1_minus_main_stderr") or 0.0
+    beyond = res["beyond"] and x.shape[1] <= 2
+    with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
+        warnings.simplefilter("ignore", TieWarning)
+        k1 = kl_knn(x, y, k=1, method="knn", confidence=confidence, rng=rng)
+    if not (res["unresolved"] or beyond or (x.shape[1] <= 2 and se > 0 and drop > _K1_DROP_Z * se)):
+        # both honest by construction: take the narrower interval (z se + bias allowance). In d >= 5 at small n the
+        # ensemble's weights (J = 2, K = 30) cost more variance than they remove bias: N(0, I_10) vs N(1/sqrt(10), I_10),
+        # n = 10^3: RMSE 0.29 against 0.13 at k = 1 (benchmarks/coverage_estimation.py --grid)
+        if _half_width(k1) < _half_width(est):
+            why = f"k = 1: its interval is narrower than the ensemble's ({_half_width(k1):.3g} against {_half_width(est):.3g})"
+            return replace(k1, details={**k1.details, "resolution": res, "auto": why})
+        return replace(est, details={**est.details, "auto": "ensemble: q's sample resolves p's points, its interval the narrower"})
+    if res["unresolved"]:
+        details = {**k1.details, "resolution": res, "auto": "k = 1, one-sided: q's sample does not resolve q under p's mass"}
+        warnings.warn(resolution_message(res), UnresolvedWarning, stacklevel=3)
+        interval = "one-sided (lower bound, inf): " + _INTERVAL + _CUT + "; the upper end is unidentified (details['resolution'])"
+        return replace(k1, ci=(k1.ci[0], math.inf), interval=interval, details=details)
+    # some of p's points lie beyond q's sample, or the estimate falls with k beyond noise: q varies over the
+    # ensemble's neighbourhoods (p far from q); k = 1 reads q closest to each point
+    why = (
+        f"k = 1: {100 * res['excess']:.2g}% more of p's points than of q's lie beyond q's spacing (binomial p = {res['p_value']:.2g})"
+        if beyond
+        else f"k = 1: the ensemble over k = 1..{est.details['K']} is {drop:.4g} below k = 1 ({drop / se:.1f} se), its neighbourhoods too wide"
+    )
+    return replace(k1, details={**k1.details, "resolution": res, "auto": why})
 
 
 def kl_knn_vs_logq(x, logq, *, k: int | None = None, method: str = "auto", confidence: float = 0.95, rng=None) -> Estimate:

@@ -288,6 +288,24 @@ def _infinite(unseen, values, counts, *, quantity, method, n, confidence, where)
     return Estimate(math.inf, math.inf, (0.0, math.inf), method, n, confidence, "none: support mismatch", quantity, details)
 
 
+def _cover_unsmoothed(est: Estimate, raw: Estimate, smoothing) -> Estimate:
+    """A smoothed estimate whose interval also covers the unsmoothed quantity (issue 21, item 4).
+
+    The pseudo-count moves the centre towards the uniform law: on one law sampled twice (truth 0) the Jeffreys
+    interval excluded 0 in 70.5% of draws at n = 100.  The interval is widened to the hull of the smoothed one
+    and the unsmoothed Miller-Madow one (``raw``) where that is finite; ``quantity`` says the centre is smoothed.
+    """
+    lo, hi = est.ci
+    if math.isfinite(raw.value):
+        lo, hi = min(lo, raw.ci[0]), max(hi, raw.ci[1])
+    else:  # a value of p that q never shows: the unsmoothed D may be infinite, the data bound it from below only
+        hi = math.inf
+    details = {**est.details, "unsmoothed": raw.value, "unsmoothed_ci": [raw.ci[0], raw.ci[1]]}
+    interval = est.interval + f"; widened to cover the unsmoothed estimate's interval ({raw.method})"
+    quantity = f"{est.quantity} (centre smoothed: pseudo-count {_py(smoothing)!s}; interval for the unsmoothed quantity)"
+    return Estimate(est.value, est.stderr, (lo, hi), est.method, est.n, est.confidence, interval, quantity, details)
+
+
 # ---------------------------------------------------------------- KL of two samples
 
 
@@ -332,11 +350,12 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     bias = (Kp - 1) / (2 * n) + (float(np.sum(r)) - 1.0) / (2 * m) if correction else 0.0
     value, se, ci = _normal(D - bias, t1 + t2 + t3, confidence=confidence)
     details = {"plugin": D, "bias_correction": bias, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
-    unseen = _unseen_warning(a, "x", "D(p||q)") if alpha == 0 else None
+    unseen = _unseen_warning(a, "x", "D(p||q)")  # with smoothing too: the data are as undersampled
     if unseen:
         details["warnings"] = [unseen]
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
-    return Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
+    est = Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
+    return _cover_unsmoothed(est, kl_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 # ---------------------------------------------------------------- KL of a sample against a known q
@@ -407,10 +426,20 @@ def entropy_plugin(x, *, correction=True, smoothing=None, confidence=0.95) -> Es
     value, se, ci = _normal(H + mm, var, confidence=confidence)
     details = {"plugin": H, "bias_correction": mm, "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     method = "miller-madow" if correction else "plugin"
-    unseen = _unseen_warning(a, "x", "H(p)") if alpha == 0 else None
+    interval = "normal, jackknife variance"
+    if alpha == 0 and np.count_nonzero(a == 1):
+        # values seen once: the plug-in and Miller-Madow fall short (Dirichlet K = 100, n = 100: coverage 0.40); widen
+        # up to the coverage-adjusted (Chao-Shen) entropy + (z se + 2 |MM - CS|), as for JS (issue 21)
+        cs = _chao_shen(a)
+        B = _JS_ALLOWANCE * abs(value - cs)
+        ci = (max(min(ci[0], cs - _z(confidence) * se - B), 0.0), max(ci[1], cs + _z(confidence) * se + B))
+        details.update(chao_shen=cs, bias_allowance=B)
+        interval += "; widened to Chao-Shen +- (z stderr + 2 |estimate - Chao-Shen|) where values are seen once"
+    unseen = _unseen_warning(a, "x", "H(p)")  # with smoothing too
     if unseen:
         details["warnings"] = [unseen]
-    return Estimate(value, se, ci, method, n, confidence, "normal, jackknife variance", "H(p)", details)
+    est = Estimate(value, se, ci, method, n, confidence, interval, "H(p)", details)
+    return _cover_unsmoothed(est, entropy_plugin(x, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 def _entropy_counts(a, alpha, correction):
@@ -469,5 +498,69 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     value, se, ci = _normal(JS - bias, t1 + t2 + t3, confidence=confidence, hi=math.log(2))
     details = {"plugin": JS, "bias_correction": float(bias), "support": K, "smoothing": _py(smoothing), "pseudocount": alpha}
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
+    if alpha == 0:
+        value, ci, note = _js_undersampled(a, b, value, se, ci, confidence, details, correction)
+        interval += note
     method = "miller-madow" if correction else "plugin"
-    return Estimate(value, se, ci, method, (n, m), confidence, interval, "JS(p, q)", details)
+    est = Estimate(value, se, ci, method, (n, m), confidence, interval, "JS(p, q)", details)
+    return _cover_unsmoothed(est, js_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
+
+
+# ---------------------------------------------------------------- undersampled JS (issue 21, item 5)
+
+_JS_ALLOWANCE = 2.0  # the interval reaches 2 |Miller-Madow - Chao-Shen| beyond z stderr around the Chao-Shen value
+_JS_CENTRE_UNSEEN = 0.05  # Good-Turing unseen mass above which the centre is the coverage-adjusted (Chao-Shen) value
+
+
+def _chao_shen(c: np.ndarray) -> float:
+    """Coverage-adjusted entropy of counts c: Chao & Shen (2003), Environ. Ecol. Stat. 10, eq. (9).
+
+    C = 1 - f1/n (Good-Turing coverage; f1 = n is taken as n - 1, as they do), p_i = C c_i/n, and the
+    Horvitz-Thompson sum H = -sum p_i log p_i / (1 - (1 - p_i)^n).
+    """
+    c = c[c > 0].astype(float)
+    n = float(c.sum())
+    f1 = min(float(np.count_nonzero(c == 1)), n - 1)
+    p = (1 - f1 / n) * c / n
+    seen = -np.expm1(n * np.log1p(-np.minimum(p, 0.5))) if p.max() > 0.5 else -np.expm1(n * np.log1p(-p))
+    seen = np.where(p > 0.5, 1.0 - (1.0 - p) ** n, seen)  # P(value seen in n draws); p = 1 (one value) gives 1
+    return float(-np.sum(xlogy(p, p) / seen))
+
+
+def _js_undersampled(a, b, value, se, ci, confidence, details, move_centre=True):
+    """JS where values go unseen: the plug-in and Miller-Madow JS are biased up (K = 1000, n = 500: 0.49 for 0.25).
+
+    The Chao-Shen JS, H_CS(pooled) - H_CS(x)/2 - H_CS(y)/2 (the larger sample's counts subsampled to the smaller
+    size, without replacement, seed 0, so that the pool is a sample of m), is less biased; the interval is the
+    hull of the Miller-Madow one and [CS - (z stderr + 4 |MM - CS|), CS + z stderr + 2 |MM - CS|], the difference
+    taken as the scale of the bias left, twice as far downwards, where both are biased (measured on Dirichlet and Zipf pairs, K = 2..10^4, n = 20..5000: coverage >= 0.90, 40 draws per
+    cell; the Miller-Madow interval alone: 0.00-0.80 where K > n/5).  The centre is the Chao-Shen value where
+    the Good-Turing unseen mass f1/n of either sample exceeds 0.05 (Miller-Madow only: ``method="plugin"`` keeps its value).
+    """
+    n, m = int(a.sum()), int(b.sum())
+    n0 = min(n, m)
+    g = np.random.default_rng(0)
+    a0 = a if n == n0 else g.multivariate_hypergeometric(a, n0)
+    b0 = b if m == n0 else g.multivariate_hypergeometric(b, n0)
+    cs = _chao_shen(a0 + b0) - _chao_shen(a0) / 2 - _chao_shen(b0) / 2
+    cs = min(max(cs, 0.0), math.log(2))
+    half = _z(confidence) * se + _JS_ALLOWANCE * abs(value - cs)
+    # downwards twice as far: where values go unseen both are biased up (K = n = 10^4: Chao-Shen still +0.10, coverage 0.20)
+    below = half + _JS_ALLOWANCE * abs(value - cs)
+    lo, hi = min(ci[0], max(cs - below, 0.0)), max(ci[1], min(cs + half, math.log(2)))
+    unseen = max(np.count_nonzero(a == 1) / n, np.count_nonzero(b == 1) / m)
+    details.update(chao_shen=cs, unseen_mass=float(unseen), bias_allowance=_JS_ALLOWANCE * abs(value - cs))
+    note = "; widened to Chao-Shen +- (z stderr + 2 |Miller-Madow - Chao-Shen|)"
+    details["miller_madow" if move_centre else "plugin_value"] = value
+    if move_centre and unseen > _JS_CENTRE_UNSEEN:
+        details["centre"] = "chao-shen"
+        value = cs
+        note += "; centre Chao-Shen (Good-Turing unseen mass above 0.05)"
+    if unseen > _UNSEEN_MASS_LIMIT:
+        msg = (
+            f"JS(p, q): by Good-Turing about {unseen:.0%} of a sample's mass lies on values it never showed: the plug-in JS is "
+            f"biased up there; the coverage-adjusted (Chao-Shen) value is {cs:.4g} (uncorrected: "
+            f"{details.get('miller_madow', details.get('plugin_value')):.4g}) and the interval is widened by 2 |difference| around it. Collect more samples"
+        )
+        details.setdefault("warnings", []).append(msg)
+    return value, (lo, hi), note

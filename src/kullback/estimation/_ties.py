@@ -27,6 +27,21 @@ class TieWarning(AccuracyWarning):
     the same draws (each leaves its own copy out of its y-neighbours). ``Estimate.details["ties"]`` says
     which; chance ties of float32 storage are dequantised within each value's float32 cell. Ties that are no
     rounding (atoms beside a density) are refused with a ValueError instead.
+
+    Examples
+    --------
+    Normal samples rounded to one decimal are dequantised, and the estimate says so:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> import kullback as kb
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = np.round(rng.standard_normal(500), 1), np.round(rng.standard_normal(500) + 0.5, 1)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     e = kb.estimate_kl(x, y)
+    >>> [w.category.__name__ for w in caught], bool(e.ci[0] < 0.125 < e.ci[1])
+    (['TieWarning'], True)
     """
 
 
@@ -40,6 +55,32 @@ def _rng(rng) -> np.random.Generator:
 
 class _ZeroDistance(Exception):
     """Raised inside a search when tied points make a neighbour distance 0 (caught by ``_with_ties``, never escapes)."""
+
+
+class AtomOfP(Exception):
+    """An atom of p (a value x repeats, on no grid) that q's sample never repeats: D(p||q) = inf (kl_knn catches it)."""
+
+    def __init__(self, column: int, value: float, count: int, n: int, d: int):
+        self.column, self.value, self.count, self.n, self.d = column, value, count, n, d
+        where = f"column {column} of `x`" if d > 1 else "`x`"
+        super().__init__(
+            f"{where} repeats the value {value:.17g} {count} times among {n} samples (an atom of p: its values lie on no grid), "
+            f"while `y` never repeats it: p puts mass {count / n:.3g} on a point where q has at most a density, so D(p||q) = inf"
+        )
+
+
+def _tied_columns(a: np.ndarray) -> list[int]:
+    """Columns of sample ``a`` that repeat a value, other than by float32 chance (rows need not repeat).
+
+    A column of integers or atoms inside float data (issue 21, item 3: 0.98 for a true 0.5, the rows all distinct)
+    is tied as much as a 1-D sample is; chance ties of float32 storage are left alone unless rows repeat.
+    """
+    out = []
+    for j in range(a.shape[1]):
+        col = a[:, j]
+        if np.unique(col).size < col.size and not _float32_collisions(col):
+            out.append(j)
+    return out
 
 
 _GRID_RTOL = 1e-12  # values closer than this (relative to the column's scale) are the same value written twice
@@ -92,6 +133,15 @@ def _atoms_error(a: np.ndarray, j: int, name: str) -> ValueError:
     top = int(np.argmax(c))
     atom = f"{float(u[top]):.17g}"
     where = f"column {j} of `{name}`" if a.shape[1] > 1 else f"`{name}`"
+    ulp = float(np.spacing(np.abs(u).max()))
+    if _precision_limited(u):
+        msg = (
+            f"{where} repeats values because float64 cannot resolve them: its values lie within {u[-1] - u[0]:.3g} of each other "
+            f"near {float(np.median(u)):.6g}, where float64 steps are {ulp:.3g} (e.g. {atom} {int(c[top])} times among {a.shape[0]}). "
+            "Subtract a common offset before building the array (e.g. measure from a reference value); KL divergences and "
+            "entropies do not change under a common translation"
+        )
+        return ValueError(msg)
     msg = (
         f"{where} repeats the value {atom} {int(c[top])} times among {a.shape[0]} samples, but its distinct values lie on "
         "no grid (they are not rounded data): the law is a mixture of atoms and a density. It has no density, so its "
@@ -123,7 +173,25 @@ def _shared_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(dist == 0)
 
 
-def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, details: dict, cross: bool):
+def _precision_limited(values: np.ndarray) -> bool:
+    """Fewer than 2^20 float64 steps across the values: float64 rounding, not the law, makes them repeat."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return hi > lo and (hi - lo) < 2.0**20 * float(np.spacing(max(abs(lo), abs(hi))))
+
+
+_ATOM_MIN = 3  # an atom of p named as D = inf repeats at least this often (a value twice may be a coincidence of storage)
+
+
+def _atom_of_p(x: np.ndarray, y: np.ndarray, j: int) -> AtomOfP | None:
+    """x's most repeated value in column j, as an AtomOfP if y's column j does not repeat it (else None)."""
+    u, c = np.unique(x[:, j], return_counts=True)
+    top = int(np.argmax(c))
+    if c[top] < _ATOM_MIN or np.count_nonzero(y[:, j] == u[top]) >= 2:
+        return None
+    return AtomOfP(j, float(u[top]), int(c[top]), x.shape[0], x.shape[1])
+
+
+def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, details: dict, cross: bool, atom_is_inf: bool = False):
     """Resolve ties at their root; returns (arrays, shared), ``shared`` the rows of x found exactly in y (or None).
 
     Each sample's rounding step is estimated from that sample's own values (:func:`_grid_step`), column by column:
@@ -150,14 +218,16 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
     cols = [set() for _ in arrays]
     fine = [set() for _ in arrays]  # columns tied only by float32 precision
     for s, a in enumerate(arrays):
-        if not _has_duplicates(a):
-            continue
+        dup = _has_duplicates(a)
         for j in range(a.shape[1]):
             if np.unique(a[:, j]).size < a.shape[0]:
                 if h_of(s, j) is not None:
                     cols[s].add(j)
                 elif _float32_collisions(a[:, j]):
-                    fine[s].add(j)
+                    if dup:
+                        fine[s].add(j)
+                elif s == 0 and atom_is_inf and not _precision_limited(a[:, j]):
+                    raise _atom_of_p(a, arrays[1], j) or _atoms_error(a, j, names[s])
                 else:
                     raise _atoms_error(a, j, names[s])
     for s in range(len(arrays)):
@@ -186,7 +256,9 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
     if res:
         details["ties"] = (
             "uniform dequantisation: added U(-h/2, h/2) noise, h the sample's own rounding step per column "
-            f"({', '.join(f'`{k}`: ' + str({c: float(np.round(v, 12)) for c, v in r.items()}) for k, r in res.items())}; seeded by `rng`)"
+            f"({', '.join(f'`{k}`: ' + str({c: float(np.round(v, 12)) for c, v in r.items()}) for k, r in res.items())}; seeded by `rng`). "
+            "Where both samples lie on one grid in a column (integers, say), this is exact: each cell maps back to its value, "
+            "so D(p||q) of the dequantised laws equals that of the originals"
         )
         details["resolution"] = [max((r.get(j, 0.0) for r in res.values()), default=0.0) for j in range(arrays[0].shape[1])]
     if any(fine):
@@ -204,12 +276,20 @@ def _dequantise(arrays: list[np.ndarray], names, rng: np.random.Generator, detai
     return out, shared
 
 
-def _with_ties(compute, arrays: list[np.ndarray], rng, details: dict, names=("x", "y"), cross: bool = False, stacklevel: int = 3):
-    """Run ``compute(*arrays, shared=None)``; if tied points give zero distances, resolve them (warning) and rerun."""
+def _with_ties(
+    compute, arrays: list[np.ndarray], rng, details: dict, names=("x", "y"), cross: bool = False, stacklevel: int = 3, atom_is_inf=False
+):
+    """Run ``compute(*arrays, shared=None)``; if tied points give zero distances, or a column repeats values (an
+    integer or atom column among float ones), resolve them (warning) and rerun.  ``atom_is_inf``: an atom of x
+    that y never repeats raises :class:`AtomOfP` (D(p||q) = inf) instead of the refusal."""
     try:
+        tied = [(s, j) for s, a in enumerate(arrays) if a.shape[1] > 1 for j in _tied_columns(a)]
+        if tied:
+            s, j = tied[0]
+            raise _ZeroDistance(f"column {j} of `{names[s]}` repeats values although its rows differ")
         return compute(*arrays, shared=None)
     except _ZeroDistance as exc:
-        fixed, shared = _dequantise(arrays, names, _rng(rng), details, cross)
+        fixed, shared = _dequantise(arrays, names, _rng(rng), details, cross, atom_is_inf)
         msg = (
             f"the samples hold tied points ({exc}), which no density gives: nearest-neighbour distances of 0 would make the kNN "
             "estimate infinite, and copies within `y` would pass for a density spike. "

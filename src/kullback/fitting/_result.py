@@ -15,22 +15,45 @@ _QUANTITY = {"forward": "D(target||q)", "reverse": "D(q||target)"}
 class Fit:
     """The member q of a family that loses least information about a target, by the KL divergence.
 
-    distribution : the fitted law: a frozen scipy.stats object, or a torch distribution when the
+    Returned by :func:`kullback.fit` (and by ``kb.vi``, with ``direction="reverse"``).
+
+    Parameters
+    ----------
+    distribution : scipy.stats frozen distribution or torch.distributions.Distribution
+        The fitted law: a frozen scipy.stats object, or a torch distribution when the
         family is a torch class.
-    params : the parameters of ``distribution`` (fixed ones included), as floats (arrays for
+    params : dict
+        The parameters of ``distribution`` (fixed ones included), as floats (arrays for
         the multivariate families).
-    kl : the divergence at the fit, in nats unless ``base`` says otherwise: a float where it is
+    kl : float or Estimate
+        The divergence at the fit, in nats unless ``base`` says otherwise: a float where it is
         exact (a law as target), a :class:`kullback.Estimate` with its interval where it is
         estimated (samples as target); ``inf`` where no member of the family covers the target.
-    direction : ``"forward"`` (D(target||q) minimised, mass-covering) or ``"reverse"``
-        (D(q||target), mode-seeking).
-    converged : whether the optimiser met its tolerance at a finite objective.
-    reason : why not, when ``converged`` is False (or why ``kl`` is infinite); None otherwise.
-    family : the family's name.
-    diagnostics : how the fit was found: ``method``, ``iterations``, ``objective``,
-        ``gradient_norm``, ``gradient`` (how it was computed), ``starts`` (every start tried,
-        with where it ended), ``evaluations``.
-    base : the logarithm's base of ``kl`` (None: nats).
+    direction : {"forward", "reverse"}
+        ``"forward"``: D(target||q) minimised (mass-covering); ``"reverse"``: D(q||target)
+        minimised (mode-seeking).
+    converged : bool
+        Whether the optimiser met its tolerance at a finite objective.
+    reason : str or None
+        Why not, when ``converged`` is False (or why ``kl`` is infinite); None otherwise.
+    family : str
+        The family's name.
+    diagnostics : dict
+        How the fit was found: ``method``, ``iterations``, ``objective``, ``gradient_norm``,
+        ``gradient`` (how it was computed), ``starts`` (every start tried, with where it
+        ended), ``evaluations``.
+    base : float or None
+        The logarithm's base of ``kl`` (None: nats).
+
+    Examples
+    --------
+    >>> import scipy.stats as st
+    >>> import kullback as kb
+    >>> f = kb.fit(st.binom(10, 0.3), st.poisson)
+    >>> f.direction, f.converged, round(f.params["mu"], 6)
+    ('forward', True, 3.0)
+    >>> round(float(f.kl), 7)
+    0.0294972
     """
 
     distribution: Any
@@ -79,12 +102,32 @@ class Fit:
 class Ranking:
     """Fits of several families to one target, least information lost first.
 
-    rows : one dict per family: ``rank``, ``family``, ``params``, ``kl``, ``kl_lo``, ``kl_hi``,
+    Returned by :func:`kullback.rank`; indexing and iteration give the :class:`Fit` objects.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per family: ``rank``, ``family``, ``params``, ``kl``, ``kl_lo``, ``kl_hi``,
         ``gap`` (to the best), ``gap_lo``, ``gap_hi`` (its interval, paired on the same sample;
-        equal to ``gap`` where the divergences are exact), ``resolved`` (the gap's interval excludes
-        0: the data say this family loses more than the best; None for the best and for exact
-        divergences), ``converged``, ``reason``.
-    fits : the :class:`Fit` of each row, in the same order.
+        equal to ``gap`` where the divergences are exact), ``resolved`` (the gap's interval
+        excludes 0: the data say this family loses more than the best; None for the best and
+        for exact divergences), ``converged``, ``reason``.
+    fits : list of Fit
+        The :class:`Fit` of each row, in the same order.
+    direction : {"forward", "reverse"}
+        The direction every family was fitted in.
+    confidence : float
+        The confidence level of the intervals.
+
+    Examples
+    --------
+    >>> import scipy.stats as st
+    >>> import kullback as kb
+    >>> r = kb.rank(st.binom(10, 0.3), [st.poisson, (st.binom, {"n": 10})])
+    >>> [f.family for f in r]
+    ['binom', 'poisson']
+    >>> round(float(r.best.kl), 7)
+    0.0
     """
 
     rows: list

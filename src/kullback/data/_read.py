@@ -1,0 +1,202 @@
+"""Reading tables: anything narwhals knows (pandas, Polars eager or lazy, PyArrow, DuckDB relations) and paths.
+
+Inputs are recognised here once and turned into columns of NumPy values with their kind.  Optional
+libraries are never imported to look at an input: a Polars frame means Polars is already loaded
+(``sys.modules.get``, as narwhals' ``get_polars``).  A path (CSV, Parquet, a glob of many files) is
+scanned lazily by Polars when it is installed (only the columns asked for are read), else by pandas.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Column", "read_columns", "is_dask", "DataError"]
+
+
+class DataError(ValueError):
+    """The data cannot be read or hold nothing to profile (the command line exits 3)."""
+
+
+@dataclass
+class Column:
+    """One column as NumPy values: kind, the non-missing values, the number of rows and of missing values."""
+
+    name: str
+    kind: str  # numeric | datetime | boolean | categorical | null
+    dtype: str
+    values: object  # numeric: float64 array; datetime: int64 ns; boolean/categorical: (labels, counts)
+    n: int
+    missing: int
+
+
+def is_dask(data) -> bool:
+    """True for a Dask DataFrame (dask.dataframe already imported by the caller)."""
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(data, dd.DataFrame)
+
+
+def _is_path(data) -> bool:
+    return isinstance(data, (str, os.PathLike))
+
+
+def _scan_path(path):
+    """A lazy frame over a CSV or Parquet file, or a glob of them (Polars; pandas if Polars is absent)."""
+    path = os.fspath(path)
+    files = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
+    if not files or not all(os.path.isfile(f) for f in files):
+        msg = f"no file matches {path!r}; give a CSV or Parquet file, or a glob such as 'data/*.parquet'"
+        raise DataError(msg)
+    suffix = os.path.splitext(files[0])[1].lower()
+    if suffix not in {".csv", ".parquet", ".pq", ".tsv"}:
+        msg = f"{files[0]!r} is not a .csv, .tsv or .parquet file"
+        raise DataError(msg)
+    try:
+        import polars as pl
+    except ImportError:
+        pl = None
+    try:
+        if pl is not None:
+            if suffix in {".csv", ".tsv"}:
+                sep = "\t" if suffix == ".tsv" else ","
+                # a mixed-type column stays text (infer_schema_length=None reads every row to infer)
+                return pl.scan_csv(files, separator=sep, infer_schema_length=None)
+            return pl.scan_parquet(files)
+        import pandas as pd
+
+        if suffix in {".csv", ".tsv"}:
+            return pd.concat([pd.read_csv(f, sep="\t" if suffix == ".tsv" else ",") for f in files], ignore_index=True)
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    except Exception as exc:  # the reader's own message says what is corrupt
+        msg = f"cannot read {path!r}: {type(exc).__name__}: {exc}"
+        raise DataError(msg) from None
+
+
+def frame(data):
+    """A narwhals DataFrame or LazyFrame of the input."""
+    import narwhals as nw
+
+    if _is_path(data):
+        data = _scan_path(data)
+    if isinstance(data, dict):
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            import pandas as pd
+        data = pd.DataFrame(data)
+    try:
+        return nw.from_native(data)
+    except TypeError:
+        msg = (
+            f"`data` must be a pandas, Polars or PyArrow table, a DuckDB relation, a Dask DataFrame, a dict of "
+            f"columns or a path to CSV/Parquet files, not {type(data).__name__}"
+        )
+        raise TypeError(msg) from None
+
+
+def _kind(dtype) -> str:
+    import narwhals as nw
+
+    if dtype == nw.Boolean:
+        return "boolean"
+    if isinstance(dtype, (nw.Datetime, nw.Date)) or dtype in (nw.Datetime, nw.Date):
+        return "datetime"
+    if dtype.is_numeric():
+        return "numeric"
+    if dtype in (nw.Unknown,):
+        return "null"
+    return "categorical"  # String, Categorical, Enum, Object, ...
+
+
+def read_columns(data, columns=None):
+    """The columns of ``data`` (all, or those named), an iterator of :class:`Column`, and the names asked for but absent."""
+    f = frame(data)
+    where = repr(os.fspath(data)) if _is_path(data) else "the data"
+    try:
+        schema = dict(f.collect_schema())
+    except Exception as exc:
+        msg = f"cannot read {where}: {type(exc).__name__}: {exc}"
+        raise DataError(msg) from None
+    names = list(schema) if columns is None else [c for c in columns if c in schema]
+    absent = [] if columns is None else [c for c in columns if c not in schema]
+    if _is_parquet(data):
+        # Parquet reads one column without the others: one column in memory at a time
+        return _one_by_one(f, names, schema, where), absent
+    eager = _collect(f, names, where)
+    return (_column(eager[c], c, schema[c]) for c in names), absent
+
+
+def _is_parquet(data) -> bool:
+    return _is_path(data) and os.fspath(data).lower().endswith((".parquet", ".pq"))
+
+
+def _collect(f, names, where):
+    """The named columns of a (lazy) frame, read."""
+    import narwhals as nw
+
+    try:
+        return f.select(names).collect() if isinstance(f, nw.LazyFrame) else f.select(names)
+    except Exception as exc:
+        msg = f"cannot read {where}: {type(exc).__name__}: {exc}"
+        raise DataError(msg) from None
+
+
+def _one_by_one(f, names, schema, where):
+    for c in names:
+        yield _column(_collect(f, [c], where)[c], c, schema[c])
+
+
+def _column(s, name, dtype) -> Column:
+    """One narwhals Series as a Column: missing counted, values in their canonical NumPy form."""
+    import narwhals as nw
+
+    kind = _kind(dtype)
+    n = len(s)
+    missing = int(s.null_count())
+    if kind != "null" and missing == n and n > 0:
+        kind = "null"
+    s = s.drop_nulls()
+    if kind == "numeric":
+        values = s.cast(nw.Float64).to_numpy().astype(np.float64, copy=False)
+    elif kind == "datetime":
+        values = _datetime_ns(s)
+    elif kind in {"boolean", "categorical"}:
+        vc = s.value_counts(sort=True, name="__count__")
+        labels = [_label(v) for v in vc[name].to_list()]
+        values = (labels, np.asarray(vc["__count__"].to_numpy(), dtype=np.int64))
+        if kind == "categorical":
+            values = _merge_labels(*values)
+            if values[0] and all(isinstance(v, bool) for v in values[0]):
+                kind = "boolean"  # an object column of booleans (pandas: True/False with None)
+    else:
+        values = None
+    return Column(name, kind, str(dtype), values, n, missing)
+
+
+def _datetime_ns(s) -> np.ndarray:
+    """Datetimes (or dates) as int64 nanoseconds since the epoch (time zones dropped: UTC instants)."""
+    arr = np.asarray(s.to_numpy())
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[ns]").astype(np.int64)
+    # object arrays of datetime.date / datetime (e.g. PyArrow dates): go through numpy's datetime64
+    return np.asarray(arr, dtype="datetime64[ns]").astype(np.int64)
+
+
+def _label(v):
+    """A category as a JSON key: booleans stay booleans, everything else its text."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    return v if isinstance(v, str) else str(v)
+
+
+def _merge_labels(labels, counts):
+    """Counts summed over labels that became equal as text (an object column holding 1 and "1")."""
+    if len(set(labels)) == len(labels):
+        return labels, counts
+    acc: dict = {}
+    for k, c in zip(labels, counts.tolist(), strict=True):
+        acc[k] = acc.get(k, 0) + c
+    return list(acc), np.asarray(list(acc.values()), dtype=np.int64)
