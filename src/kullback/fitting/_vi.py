@@ -193,13 +193,15 @@ def _kl(score, log_z, normalized):
     else:
         value, se = log_z["is"] - score["elbo"], math.hypot(log_z["is_stderr"], score["elbo_se"])
         how, method = (
-            "normal, delta method; log Z by importance sampling (trust it where k-hat < 0.7)",
+            "one-sided: log Z by importance sampling is biased low (Jensen: E log mean w <= log Z, by more than its "
+            "standard error where q misses target mass), so log Z_IS - ELBO bounds D(q||target) from below only",
             "monte-carlo, log Z by importance sampling",
         )
     if not math.isfinite(value):
         return Estimate(math.inf, math.inf, (math.inf, math.inf), method, n, interval=how, quantity="D(q||target)")
     lo = max(value - _Z * se, 0.0) if value >= 0 else value - _Z * se
-    return Estimate(value, se, (lo, value + _Z * se), method, n, interval=how, quantity="D(q||target)")
+    hi = value + _Z * se if normalized else math.inf
+    return Estimate(value, se, (lo, hi), method, n, interval=how, quantity="D(q||target)")
 
 
 def _weighted_moments(T, score, lw) -> dict:

@@ -26,6 +26,7 @@ class Target:
         self.n_gradient = 0
         self.checked = False  # True once the probe has passed: later errors count as NaN steps
         self.errors: list = []
+        self.dtype = None  # the dtype the log density computes in, where it is not float64 (see target_of)
 
     def __call__(self, z, *, grad: bool):
         """log p at the rows of z (n, dim) -> (n,); counted as n evaluations (and n gradients if ``grad``)."""
@@ -41,6 +42,11 @@ class Target:
             return z.sum(-1) * math.nan
 
     def _evaluate(self, z):
+        if self.dtype is not None:  # a float32 log density: evaluated in its dtype, read back in float64
+            return self._evaluate_in(z.to(self.dtype)).to(z.dtype)
+        return self._evaluate_in(z)
+
+    def _evaluate_in(self, z):
         if self.transform is None:
             return self.f(z)
         x = self.transform(z)
@@ -76,7 +82,7 @@ def target_of(log_density, dim, transform, torch, rng) -> Target:
     z.requires_grad_(True)
     with torch.enable_grad():
         try:
-            lp = T(z, grad=True)
+            lp = _probe(T, z, torch)
         except Exception as exc:
             msg = (
                 f"`log_density` failed on a batch of points of shape {tuple(z.shape)} (n points of `dim` = {dim} coordinates"
@@ -92,6 +98,18 @@ def target_of(log_density, dim, transform, torch, rng) -> Target:
         msg = "`log_density`'s value does not depend on its input through torch operations; write it with torch functions so it can be differentiated"
         raise TypeError(msg)
     return T
+
+
+def _probe(T, z, torch):
+    """log p at the probe points in float64; where the function holds float32 tensors of its own (torch's
+    default dtype) and refuses float64 points, in its dtype, with the fit kept in float64."""
+    try:
+        return T(z, grad=True)
+    except RuntimeError as exc:
+        if "dtype" not in str(exc) and "Double" not in str(exc) and "double" not in str(exc):
+            raise
+        T.dtype = torch.float32
+        return T(z, grad=True)
 
 
 def _check_output(lp, z, torch):
