@@ -274,23 +274,27 @@ def _stacklevel():
     return level
 
 
-def _accept(total, err, rtol, what):
-    """(max(total, 0), err) if err meets rtol; with an AccuracyWarning if it misses it moderately;
-    NumericFailure otherwise."""
+def _accept(total, err, rtol, what, quantity="KL divergence", lower=0.0, upper=math.inf):
+    """(total clipped to [lower, upper], err) if err meets rtol; with an AccuracyWarning if it misses it
+    moderately; NumericFailure otherwise (also for a total below ``lower`` by more than its bound).
+    ``lower`` None: any sign (differential entropies)."""
     tol = max(rtol * abs(total), ATOL)
-    if not (math.isfinite(total) and math.isfinite(err)) or total < -max(tol, err):
+    below = lower is not None and total < lower - max(tol, err)
+    if not (math.isfinite(total) and math.isfinite(err)) or below:
         raise NumericFailure(f"{what} reached {total!r} with error bound {err:.2g}, not within {rtol:g} relative")
     if err > tol:
         if err > _WARN_RTOL * abs(total) + 1e-9:
             raise NumericFailure(f"{what} reached {total!r} with error bound {err:.2g}, not within {rtol:g} relative")
         rel = f" ({err / abs(total):.1g} relative)" if total else ""
         warnings.warn(
-            f"numeric KL divergence {total:.10g}: {what} bounds its error by {err:.2g}{rel}, above the "
+            f"numeric {quantity} {total:.10g}: {what} bounds its error by {err:.2g}{rel}, above the "
             f"{rtol:g} relative target (rounding of the log-densities at these parameters)",
             AccuracyWarning,
             stacklevel=_stacklevel(),
         )
-    return max(total, 0.0), err  # D >= 0: a rounding-level negative total (p = q) is 0
+    if lower is None:
+        return total, err
+    return min(max(total, lower), upper), err  # D >= 0: a rounding-level negative total (p = q) is 0
 
 
 # ---------------------------------------------------------------- quadrature
