@@ -141,7 +141,8 @@ def entropy(p, *, base=None):
 
 def entropy_of(P: Dist):
     """H(P) of a recognised law, batch shape kept (Independent dimensions summed), in nats."""
-    value = _closed_entropy(P) if P.family is not None else None
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # moments H does not use may overflow
+        value = _closed_entropy(P) if P.family is not None else None
     if value is None:
         _refuse_grad(P, "H(p)")
         value = _as_backend(_numeric_over_batch("H(p)", P), P.backend, _like(P))
