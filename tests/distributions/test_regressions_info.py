@@ -196,13 +196,6 @@ def test_entropy_keeps_the_batch_shape(batch):
         assert np.shape(kb.js(batch, batch)) == (3,)
 
 
-def test_torch_entropy_keeps_the_batch_shape():
-    """torch Normal with a batch of locations and one scale: three entropies, as torch's own."""
-    d = TD.Normal(torch.zeros(3, dtype=torch.float64), torch.tensor(2.0, dtype=torch.float64))
-    assert kb.entropy(d).shape == (3,)
-    assert torch.allclose(kb.entropy(d), d.entropy(), rtol=1e-14)
-
-
 # ---------------------------------------------------------------- 9: refusals with the wrong reason
 
 
@@ -277,3 +270,21 @@ def test_scipy_uniform_keeps_its_width():
     assert kb.kl(st.uniform(1e12, 0.1000001), st.uniform(1e12, 0.1)) == math.inf
     assert kb.entropy(st.uniform(1e15, 0.3)) == pytest.approx(float(mp.log(mp.mpf(0.3))), rel=1e-12)
     assert kb.entropy(st.uniform(1e10, 1e-7)) == pytest.approx(float(mp.log(mp.mpf(1e-7))), rel=1e-12)
+
+
+def test_torch_mixture_far_from_zero_keeps_its_digits():
+    """Entropy and JS of a torch normal mixture at 1e12 were computed in x (digits of 1e12 + u lost); each component is
+    now read in its own standard variable.  Reference: mpmath quadrature of the same mixture at 0 (translation
+    invariance), 30 digits."""
+    mp.mp.dps = 30
+    t = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+
+    def mix(shift):
+        return TD.MixtureSameFamily(TD.Categorical(probs=t([0.3, 0.7])), TD.Normal(t([0.0, 2.0]) + shift, t([1.0, 0.5])))
+
+    nl = lambda m, s: lambda x: -((x - m) ** 2) / (2 * s * s) - mp.log(s * mp.sqrt(2 * mp.pi))  # noqa: E731
+    lm = lambda x: mp.log(mp.mpf(0.3) * mp.exp(nl(0, 1)(x)) + mp.mpf(0.7) * mp.exp(nl(2, mp.mpf(0.5))(x)))  # noqa: E731
+    h = mp.quad(lambda x: -mp.exp(lm(x)) * lm(x), [-mp.inf, -3, 0, 1, 2, 3, 5, mp.inf])
+    assert float(kb.entropy(mix(1e12))) == pytest.approx(float(h), rel=1e-8)
+    want = _js_continuous(lm, nl(1, 1), [-3, 0, 1, 2, 3, 5])
+    assert float(kb.js(mix(1e12), TD.Normal(t(1e12 + 1), t(1.0)))) == pytest.approx(float(want), rel=1e-8)

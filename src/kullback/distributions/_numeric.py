@@ -267,8 +267,8 @@ class _Law:
             self.cdf = lambda u: np.asarray(dist.cdf(u, *shapes), dtype=np.float64)
             self.named = hasattr(stats, name) and type(dist).__module__.startswith("scipy.stats._")
             self.kinks = _STD_KINKS.get(name, ())
-        elif hasattr(d, "standard_form"):
-            self.loc, self.scale, self.logf, self.ppf, (lo, hi) = d.standard_form()
+        elif (form := getattr(d, "standard_form", lambda: None)()) is not None:
+            self.loc, self.scale, self.logf, self.ppf, (lo, hi) = form
             self.sf = self.cdf = None
             self.kinks = tuple((k - self.loc) / self.scale for k in getattr(d, "kinks", ()))
         else:
