@@ -196,9 +196,26 @@ def sum_entropy(p, rtol=1e-6):
 # ---------------------------------------------------------------- Jensen-Shannon
 
 
+_RESOLVED = 1e6  # |loc_p - loc_q| / s_q up to which q is resolved in p's standard variable (eps 1e6 << 1)
+
+
 def quad_js(p, q, rtol=1e-6):
-    """(value, error bound) of JS(p, q) for 1-D densities, in p's standard variable."""
+    """(value, error bound) of JS(p, q) for 1-D densities: the integrand e^a phi(t) in the standard variable of a
+    law in which the other is resolved (|loc_p - loc_q| / s_other <= 1e6: the rounding of v = A + B u is far below
+    the other's scale); where neither is, the laws are far apart on both scales and JS = 1/2 D(p||m) + 1/2 D(q||m)
+    is taken half by half, each in its own law's variable (both halves >= 0: nothing cancels)."""
     P, Q = _Law(p, False), _Law(q, False)
+    if abs(P.loc - Q.loc) <= _RESOLVED * Q.scale:
+        return _quad_js_in(P, Q, rtol, "both")
+    if abs(P.loc - Q.loc) <= _RESOLVED * P.scale:
+        return _quad_js_in(Q, P, rtol, "both")
+    hp, ep = _quad_js_in(P, Q, rtol, "own", accept=False)
+    hq, eq = _quad_js_in(Q, P, rtol, "own", accept=False)
+    return _accept(hp + hq, ep + eq, rtol, "quadrature", "JS divergence", upper=_LOG2)
+
+
+def _quad_js_in(P, Q, rtol, part, accept=True):
+    """JS in P's standard variable u (part "both"), or its half 1/2 int f (log 2 + a - log(e^a + e^b)) ("own")."""
     A = (P.loc - Q.loc) / Q.scale
     B = P.scale / Q.scale
     lB = math.log(P.scale) - math.log(Q.scale)  # q's density per unit of u: g(v) s_p / s_q
@@ -214,23 +231,31 @@ def quad_js(p, q, rtol=1e-6):
         return a, b
 
     def integrand(u):
-        return js_point(*logs(u))
+        a, b = logs(u)
+        if part == "both":
+            return js_point(a, b)
+        live = a > -np.inf
+        return np.where(live, 0.5 * np.exp(a) * -np.log1p(np.expm1(np.where(live, b - a, 0.0)) / 2), 0.0)
 
     with np.errstate(all="ignore"):
-        qlo, qhi = sorted(((Q.lo - A) / B, (Q.hi - A) / B))
-        cuts = [_quantiles(P, _SPLITS), (_quantiles(Q, _SPLITS) - A) / B]
-        cuts += [np.asarray(P.kinks, dtype=np.float64), (np.asarray(Q.kinks, dtype=np.float64) - A) / B]
-        edges = _edges(min(P.lo, qlo), max(P.hi, qhi), np.concatenate(cuts))
-        total, err, _ = _integrate(integrand, edges, rtol, "JS(p, q)")
-        err += _js_rounding(P, Q, A, B, lB, logs)
+        lo, hi = P.lo, P.hi
+        cuts = [_quantiles(P, _SPLITS), np.asarray(P.kinks, dtype=np.float64)]
+        if part == "both":
+            qlo, qhi = sorted(((Q.lo - A) / B, (Q.hi - A) / B))
+            lo, hi = min(lo, qlo), max(hi, qhi)
+            cuts += [(_quantiles(Q, _SPLITS) - A) / B, (np.asarray(Q.kinks, dtype=np.float64) - A) / B]
+        total, err, _ = _integrate(integrand, _edges(lo, hi, np.concatenate(cuts)), rtol, "JS(p, q)")
+        err += _js_rounding(P, Q, A, B, lB, logs, both=part == "both")
+    if not accept:
+        return total, err
     return _accept(total, err, rtol, "quadrature", "JS divergence", upper=_LOG2)
 
 
-def _js_rounding(P, Q, A, B, lB, logs):
+def _js_rounding(P, Q, A, B, lB, logs, both=True):
     """eps times E of |dJ/da| (|a| + |u| slope of log f) + |dJ/db| (|b| + (|A| + |B u|) slope of log g), by the
     midpoint rule over 64 quantiles of p and 64 of q (each point weighted by 1/its law's density); four times it."""
     out = 0.0
-    for law, mapped in ((P, lambda x: x), (Q, lambda v: (v - A) / B)):
+    for law, mapped in ((P, lambda x: x), (Q, lambda v: (v - A) / B))[: 2 if both else 1]:
         u = mapped(_quantiles(law, (np.arange(64) + 0.5) / 64))
         u = u[np.isfinite(u)]
         if not u.size:
