@@ -87,6 +87,8 @@ def _js_half(dp, sp, lp, scp, dq, sq, lq, scq):
         if a < -5000:
             return mp.mpf(0)
         b = fq(A + B * u) + lB
+        if b - a < -(10**4):  # q negligible against p here: log(2p/(p + q)) = log 2 to far below 40 digits
+            return mp.exp(a) * mp.log(2) / 2
         return mp.exp(a) * (mp.log(2) - mp.log1p(mp.exp(b - a))) / 2 if b - a < 10**6 else mp.exp(a) * (mp.log(2) + a - b) / 2
 
     lo, hi = (float(x) for x in dp.support(*sp))
