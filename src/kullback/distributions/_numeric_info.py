@@ -205,9 +205,10 @@ def quad_js(p, q, rtol=1e-6):
     the other's scale); where neither is, the laws are far apart on both scales and JS = 1/2 D(p||m) + 1/2 D(q||m)
     is taken half by half, each in its own law's variable (both halves >= 0: nothing cancels)."""
     P, Q = _Law(p, False), _Law(q, False)
-    if abs(P.loc - Q.loc) <= _RESOLVED * Q.scale:
+    held = 1e-300 < P.scale / Q.scale < 1e300  # else neither law's variable holds the other's scale: half by half
+    if held and abs(P.loc - Q.loc) <= _RESOLVED * Q.scale:
         return _quad_js_in(P, Q, rtol, "both")
-    if abs(P.loc - Q.loc) <= _RESOLVED * P.scale:
+    if held and abs(P.loc - Q.loc) <= _RESOLVED * P.scale:
         return _quad_js_in(Q, P, rtol, "both")
     hp, ep = _quad_js_in(P, Q, rtol, "own", accept=False)
     hq, eq = _quad_js_in(Q, P, rtol, "own", accept=False)
