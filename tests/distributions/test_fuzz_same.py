@@ -245,6 +245,8 @@ def build(f, P, backend, dtype=torch.float64):
     if d.family != f:
         return None
     canon = {k: _host(v) for k, v in d.params.items() if k != "logp"}
+    if "width" in canon:  # scipy's uniform: the reference's upper end from the width as given, exact in mpmath
+        canon["high"] = mp.fadd(canon["low"], canon.pop("width"), exact=True)
     if f == "lognormal" and backend == "scipy":
         canon["mu"] = float(np.log(math.exp(P["mu"])))
     return obj, canon

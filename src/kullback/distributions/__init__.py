@@ -21,7 +21,7 @@ from ._canonical import Dist, describe, is_distribution, log_probs
 from ._closed import NoClosedForm, Ops, closed_form
 from ._numeric import NumericFailure, quad_kl, sum_kl
 
-__all__ = ["kl", "is_distribution", "describe", "Dist", "NUMERIC_RTOL"]
+__all__ = ["kl", "kl_of", "is_distribution", "describe", "Dist", "NUMERIC_RTOL"]
 
 NUMERIC_RTOL = 1e-6
 
@@ -76,6 +76,11 @@ def kl(p, q, *, base=None):
         if bases is None:
             raise
         return kl(*bases, base=base)  # KL is invariant under a common bijection
+    return kl_of(P, Q, base=base)
+
+
+def kl_of(P: Dist, Q: Dist, *, base=None):
+    """D(P || Q) of two recognised laws (the one description ``kl``, ``cross_entropy`` and ``js`` share)."""
     if P.kind != Q.kind:
         raise TypeError(
             f"p ({_label(P)}) is {P.kind} and q ({_label(Q)}) is {Q.kind}: the KL divergence between a mass "
@@ -165,23 +170,24 @@ def _on(o, d: Dist) -> Dist:
     )
 
 
-def _align_events(P: Dist, Q: Dist):
+def _align_events(P: Dist, Q: Dist, union=False):
     """Check that multivariate/categorical p and q are over the same space; categorical laws
     with explicit outcomes (rv_discrete(values=...)) are put on the union of their outcomes,
-    where a law has probability 0 at the outcomes it lacks."""
+    where a law has probability 0 at the outcomes it lacks (numpy laws; torch laws too where
+    ``union``: the probabilities spread by an exact 0/1 matrix product, gradients intact)."""
     if P.family != Q.family or not P.event_ndim:
         return P, Q
     key = {"mvn": "loc", "dirichlet": "alpha", "categorical": "probs"}[P.family]
     kp, kq = P.params[key].shape[-1], Q.params[key].shape[-1]
-    if P.family == "categorical" and (P.outcomes is not None or Q.outcomes is not None):
+    if P.family == "categorical" and (P.outcomes is not None or Q.outcomes is not None or (union and kp != kq)):
         op = np.arange(kp) if P.outcomes is None else np.asarray(P.outcomes)
         oq = np.arange(kq) if Q.outcomes is None else np.asarray(Q.outcomes)
         if np.array_equal(op, oq):
             return P, Q
-        if "torch" in (P.backend, Q.backend):
+        if "torch" in (P.backend, Q.backend) and not union:
             raise ValueError(f"p and q are categorical over different outcomes: {op.tolist()} and {oq.tolist()}")
-        union = np.union1d(op, oq)
-        return _spread(P, op, union), _spread(Q, oq, union)
+        outcomes = np.union1d(op, oq)
+        return _spread(P, op, outcomes), _spread(Q, oq, outcomes)
     if kp != kq:
         what = "dimensions" if P.family == "mvn" else "categories"
         raise ValueError(f"p and q have different numbers of {what}: {kp} and {kq}")
@@ -189,9 +195,14 @@ def _align_events(P: Dist, Q: Dist):
 
 
 def _spread(d: Dist, outcomes, union) -> Dist:
-    probs = np.asarray(d.params["probs"], dtype=np.float64)
-    spread = np.zeros(probs.shape[:-1] + (union.size,))
-    spread[..., np.searchsorted(union, outcomes)] = probs
+    """d's probabilities on the outcomes ``union`` (a superset of its own): 0 at the ones it lacks."""
+    onto = np.zeros((len(outcomes), union.size))
+    onto[np.arange(len(outcomes)), np.searchsorted(union, outcomes)] = 1.0
+    if d.backend == "torch":
+        probs = d.params["probs"]
+        spread = probs @ probs.new_tensor(onto)
+        return dataclasses.replace(d, params={"probs": spread, "logp": spread.log()}, outcomes=union)
+    spread = np.asarray(d.params["probs"], dtype=np.float64) @ onto
     return dataclasses.replace(d, params={"probs": spread, "logp": log_probs(spread)}, outcomes=union)
 
 

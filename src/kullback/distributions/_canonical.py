@@ -18,7 +18,7 @@ gamma          concentration, rate              (0, inf)
 beta           a, b                             (0, 1)
 dirichlet      alpha (..., k)                   simplex
 laplace        loc, scale                       R
-uniform        low, high                        [low, high]
+uniform        low, high (, width: scipy scale) [low, high]
 gumbel         loc, scale (maximum, gumbel_r)   R
 halfnormal     scale                            [0, inf)
 lognormal      mu, sigma (of log X)             (0, inf)
@@ -150,7 +150,7 @@ class Dist:
         if f == "laplace":  # the numeric methods write its log-density themselves (scipy's underflows) and know its kink
             return st.laplace(v["loc"], v["scale"])
         if f == "uniform":
-            return st.uniform(v["low"], v["high"] - v["low"])
+            return st.uniform(v["low"], v["width"] if "width" in v else v["high"] - v["low"])
         if f == "gumbel":
             return st.gumbel_r(v["loc"], v["scale"])
         if f == "halfnormal":
@@ -272,7 +272,9 @@ def _validate(d: Dist, name):
             rng = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
             raise ValueError(f"{name}: parameter {k!r} of the {d.family} law must lie in {rng}; got {x[~ok].ravel()[:3].tolist()}")
     if d.family == "uniform":
-        lo, hi = _host(d.params["low"]), _host(d.params["high"])
+        lo, hi = _host(d.params["low"]), _host(d.params.get("width", d.params["high"]))
+        if "width" in d.params:  # scipy's (loc, scale): the width as given decides (loc + scale may round to loc)
+            lo = 0 * lo
         if not bool(np.all(lo < hi)):
             raise ValueError(f"{name}: the uniform law needs low < high")
     if d.family == "binomial" and not bool(np.all(_host(d.params["n"]) == np.round(_host(d.params["n"])))):
@@ -351,7 +353,8 @@ def _from_scipy_frozen(obj, name) -> Dist:
     elif fam_name == "laplace":
         canonical = ("laplace", {"loc": loc, "scale": scale})
     elif fam_name == "uniform":
-        canonical = ("uniform", {"low": loc, "high": loc + scale})
+        # the width as given besides the ends: (loc + scale) - loc loses its digits (uniform(1e12, .1))
+        canonical = ("uniform", {"low": loc, "high": loc + scale, "width": scale})
     elif fam_name == "gumbel_r":
         canonical = ("gumbel", {"loc": loc, "scale": scale})
     elif fam_name == "halfnorm" and zero_loc:

@@ -202,7 +202,7 @@ def moments(o, d: Dist) -> Moments | None:
         m.std = o.sqrt(a / (a + b)) * o.sqrt(b / (a + b)) / o.sqrt(a + b + 1)  # ab overflows before the variance does
         m.varlog = psi1_diff(o, a, b)  # trigamma(a) - trigamma(a + b) without inf - inf or cancellation
     elif f == "uniform":
-        _uniform(o, m, P["low"], P["high"])
+        _uniform(o, m, P["low"], P["high"], P.get("width"))
     elif f == "laplace":
         mu, b = P["loc"], P["scale"]
         m.entropy = 1 + math.log(2) + o.log(b)
@@ -313,9 +313,9 @@ def _elog_interval(o, a, b):
     return _elog_uniform(o, a, b, at0, _log_ratio(o, o.where(at0, 0.5 * b, a), b))
 
 
-def _uniform(o, m, lo, hi):
-    """Moments of the uniform law on [lo, hi]."""
-    w = hi - lo
+def _uniform(o, m, lo, hi, width=None):
+    """Moments of the uniform law on [lo, hi] (of width ``width`` where given: scipy's scale)."""
+    w = hi - lo if width is None else width
     m.entropy = o.log(w)
     m.mean, m.std, m.lo, m.hi = lo + w / 2, w / math.sqrt(12), lo, hi
     m.dmean = lambda c: 0.5 * ((lo - c) + (hi - c))
@@ -494,7 +494,7 @@ def _ce_rest(o, m: Moments, q: Dist):
         a, b = Q["a"], Q["b"]
         return lbeta(o, a, b), (a, -1.0), (b, -1.0)
     if f == "uniform":
-        return o.log(Q["high"] - Q["low"])
+        return o.log(Q["width"] if "width" in Q else Q["high"] - Q["low"])
     if f == "laplace":
         e = m.eabs(Q["loc"])
         if e is None:

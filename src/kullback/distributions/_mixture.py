@@ -13,7 +13,9 @@ view supplies them in float64:
   of log F(x) = log u (log S(x) = log(1 - u) above the median, for accuracy in the upper tail)
   inside the bracket [min_i F_i^-1(u), max_i F_i^-1(u)]: at the smallest component quantile
   every F_i is <= u, hence F <= u; at the largest, F >= u;
-- ``support()``: the union of the components' supports; ``kinks``: the components' kinks.
+- ``support()``: the union of the components' supports; ``kinks``: the components' kinks;
+- ``standard_form()``: the same density in a standard variable u = (x - loc)/scale, each component evaluated
+  in its own (the numeric methods' view, as for scipy's location-scale laws).
 """
 
 from __future__ import annotations
@@ -96,6 +98,33 @@ class MixtureView:
             raise TypeError(msg)
         self.discrete = kinds.pop()
         self.kinks = tuple(k for c in self.components for k in c.kinks)
+
+    def standard_form(self):
+        """(loc, scale, log-density in u, quantiles in u, support in u) with x = loc + scale u, loc and scale those
+        of the heaviest component, each component read in its own standard variable (``_numeric._Law``): the
+        numeric methods never form x, so a mixture far from 0 (components at 1e12 of scale 1) keeps its digits.
+        None for mass functions (their lattice is the components' own)."""
+        if self.discrete:
+            return None
+        from ._numeric import _Law
+
+        laws = [_Law(c.obj, False) for c in self.components]
+        i = int(np.argmax(self.weights))
+        loc, scale = laws[i].loc, laws[i].scale
+        shift = np.array([(loc - L.loc) / L.scale for L in laws])[:, None]
+        stretch = np.array([scale / L.scale for L in laws])[:, None]
+        const = self._logw + np.array([math.log(scale) - math.log(L.scale) for L in laws])[:, None]
+
+        def logf(u):
+            u = np.asarray(u, dtype=np.float64)
+            flat = u.reshape(1, -1)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                terms = np.stack([L.logf(v) for L, v in zip(laws, shift + stretch * flat)])
+                out = special.logsumexp(const + terms, axis=0)
+            return out.reshape(u.shape)
+
+        lo, hi = self.support()
+        return loc, scale, logf, lambda pr: (self.ppf(pr) - loc) / scale, ((lo - loc) / scale, (hi - loc) / scale)
 
     def _lse(self, f, x):
         x = np.asarray(x, dtype=np.float64)

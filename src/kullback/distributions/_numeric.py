@@ -178,7 +178,45 @@ _STD_LOGPMF = {
     "dlaplace": lambda k, a: math.log(math.tanh(a / 2)) - a * np.abs(k),
     "skellam": lambda k, m1, m2: _log_skellam(k, m1, m2),
 }
+
+
+def _log_levy(u):
+    """log of the standard Levy density, u^-3/2 e^-1/(2u) / sqrt(2 pi) for u > 0 (scipy's logpdf is log(pdf): -inf
+    from u ~ 1e-3 down, where the law still has mass of e^-500)."""
+    up = np.where(u > 0, u, 1.0)
+    return np.where(u > 0, -0.5 * _LOG_2PI - 1.5 * np.log(up) - 0.5 / up, -np.inf)
+
+
+def _log_invweibull(u, c):
+    """log of the standard inverse Weibull (Frechet) density, c u^-(1+c) e^(-u^-c) for u > 0 (scipy's: log(pdf))."""
+    up = np.where(u > 0, u, 1.0)
+    lu = np.log(up)
+    return np.where(u > 0, math.log(c) - (1 + c) * lu - np.exp(-c * lu), -np.inf)
+
+
+def _log_kstwobign(u):
+    """log of the limiting Kolmogorov density (scipy's kstwobign; its logpdf is log(pdf): -inf below u ~ 0.1).
+    Below u = 1 from F(u) = sqrt(2 pi)/u sum_k exp(-c_k/u^2), c_k = (2k - 1)^2 pi^2/8, differentiated:
+    f = sqrt(2 pi) sum_k e^(-c_k/u^2) (2 c_k/u^4 - 1/u^2) (positive terms, summed in logs); from u = 1 from
+    F(u) = 1 - 2 sum_k (-1)^(k-1) e^(-2 k^2 u^2): f = 8 u e^(-2u^2) [1 + sum_{k>=2} (-1)^(k-1) k^2 e^(-2(k^2-1)u^2)]
+    (Kolmogorov 1933; Marsaglia, Tsang & Wang 2003, J. Stat. Softw. 8(18), eqs. 1-2); 8 terms each, far below eps."""
+    u = np.asarray(u, dtype=np.float64)
+    small = (u > 0) & (u < 1)
+    us = np.where(small, u, 0.5)[..., None]
+    c = ((2 * np.arange(1, 9) - 1) ** 2 * math.pi**2 / 8)[None, :] if u.ndim == 0 else (2 * np.arange(1, 9) - 1) ** 2 * math.pi**2 / 8
+    low = 0.5 * _LOG_2PI + special.logsumexp(-c / us**2 + np.log(2 * c / us**4 - 1 / us**2), axis=-1)
+    ul = np.where(u >= 1, u, 1.0)
+    k = np.arange(2, 10)
+    series = np.sum((-1.0) ** (k - 1) * k**2 * np.exp(-2 * (k**2 - 1) * ul[..., None] ** 2), axis=-1)
+    high = math.log(8) + np.log(ul) - 2 * ul**2 + np.log1p(series)
+    return np.where(small, low.reshape(u.shape), np.where(u >= 1, high, -np.inf))
+
+
 _STD_LOGPDF = {
+    "kstwobign": _log_kstwobign,
+    "levy": _log_levy,
+    "levy_l": lambda u: _log_levy(-u),
+    "invweibull": _log_invweibull,
     "laplace": lambda u: -math.log(2.0) - np.abs(u),
     "gamma": lambda u, a: _log_dgamma(u, a),
     "chi2": lambda u, k: _log_dgamma(u / 2, k / 2) - math.log(2.0),
@@ -213,10 +251,12 @@ class _Law:
             self.stable = fast is not None
             lo, hi = (float(e) for e in dist.support(*shapes))
             if fast is not None:  # our forms hold inside the support only: -inf outside, as scipy's
+                # (and, for a law on the integers, off them: Loader's forms are analytic in k, scipy's are 0 there)
 
-                def logf(u, _f=fast, _s=shapes, _lo=lo, _hi=hi):
+                def logf(u, _f=fast, _s=shapes, _lo=lo, _hi=hi, _int=discrete):
                     u = np.asarray(u, dtype=np.float64)
-                    return np.where((u >= _lo) & (u <= _hi), np.asarray(_f(u, *_s), dtype=np.float64), -np.inf)
+                    inside = (u >= _lo) & (u <= _hi) & ((u == np.floor(u)) if _int else True)
+                    return np.where(inside, np.asarray(_f(u, *_s), dtype=np.float64), -np.inf)
 
                 self.logf = logf
             else:
@@ -227,8 +267,8 @@ class _Law:
             self.cdf = lambda u: np.asarray(dist.cdf(u, *shapes), dtype=np.float64)
             self.named = hasattr(stats, name) and type(dist).__module__.startswith("scipy.stats._")
             self.kinks = _STD_KINKS.get(name, ())
-        elif hasattr(d, "standard_form"):
-            self.loc, self.scale, self.logf, self.ppf, (lo, hi) = d.standard_form()
+        elif (form := getattr(d, "standard_form", lambda: None)()) is not None:
+            self.loc, self.scale, self.logf, self.ppf, (lo, hi) = form
             self.sf = self.cdf = None
             self.kinks = tuple((k - self.loc) / self.scale for k in getattr(d, "kinks", ()))
         else:
@@ -272,23 +312,27 @@ def _stacklevel():
     return level
 
 
-def _accept(total, err, rtol, what):
-    """(max(total, 0), err) if err meets rtol; with an AccuracyWarning if it misses it moderately;
-    NumericFailure otherwise."""
+def _accept(total, err, rtol, what, quantity="KL divergence", lower=0.0, upper=math.inf):
+    """(total clipped to [lower, upper], err) if err meets rtol; with an AccuracyWarning if it misses it
+    moderately; NumericFailure otherwise (also for a total below ``lower`` by more than its bound).
+    ``lower`` None: any sign (differential entropies)."""
     tol = max(rtol * abs(total), ATOL)
-    if not (math.isfinite(total) and math.isfinite(err)) or total < -max(tol, err):
+    below = lower is not None and total < lower - max(tol, err)
+    if not (math.isfinite(total) and math.isfinite(err)) or below:
         raise NumericFailure(f"{what} reached {total!r} with error bound {err:.2g}, not within {rtol:g} relative")
     if err > tol:
         if err > _WARN_RTOL * abs(total) + 1e-9:
             raise NumericFailure(f"{what} reached {total!r} with error bound {err:.2g}, not within {rtol:g} relative")
         rel = f" ({err / abs(total):.1g} relative)" if total else ""
         warnings.warn(
-            f"numeric KL divergence {total:.10g}: {what} bounds its error by {err:.2g}{rel}, above the "
+            f"numeric {quantity} {total:.10g}: {what} bounds its error by {err:.2g}{rel}, above the "
             f"{rtol:g} relative target (rounding of the log-densities at these parameters)",
             AccuracyWarning,
             stacklevel=_stacklevel(),
         )
-    return max(total, 0.0), err  # D >= 0: a rounding-level negative total (p = q) is 0
+    if lower is None:
+        return total, err
+    return min(max(total, lower), upper), err  # D >= 0: a rounding-level negative total (p = q) is 0
 
 
 # ---------------------------------------------------------------- quadrature
@@ -409,19 +453,28 @@ def _check_tail_decay(integrand, side, cuts):
 # ---------------------------------------------------------------- summation
 
 
-def _lattice_terms(P, Q, ks):
-    """(terms p(k) [log p(k) - log q(k)], their rounding estimates, log p(k), [sum p(k), sum q(k)]) at the integers ks."""
-    ks = np.asarray(ks, dtype=np.float64)
-    lp = P.logf(ks - P.loc)
+def _on_lattice(law, x):
+    """Where the points x (in the law's own standard variable) are points the law can take: inside its
+    support and, for a law on loc + Z, integers (an ``rv_discrete(values=...)`` judges its own outcomes)."""
+    inside = (x >= law.lo) & (x <= law.hi)
+    return inside if law.xk is not None else inside & (x == np.floor(x))
+
+
+def _lattice_terms(P, Q, js, d):
+    """(terms p [log p - log q], their rounding estimates, log p, [sum p, sum q]) at the points js of p's
+    standard variable (p's lattice: loc_p + js), q taken at js + d, d = loc_p - loc_q."""
+    js = np.asarray(js, dtype=np.float64)
+    lp = P.logf(js)
     # q's log-pmf may underflow to -inf (scipy takes log(pmf)) where p is negligible too: those
     # terms are dropped (and q is evaluated only where p lives); -inf where p still has mass is a
-    # real zero of q, and D = +inf
+    # real zero of q (also a point off q's lattice), and D = +inf
     live = lp > _NEGLIGIBLE_LOG
     lq = np.full_like(lp, -np.inf)
-    lq[live] = Q.logf(ks[live] - Q.loc)
+    lq[live] = Q.logf(js[live] + d)
     zero = live & (lq == -np.inf)
     if np.any(zero):
-        inside = (ks - Q.loc > Q.lo) & (ks - Q.loc < Q.hi)
+        v = js + d
+        inside = (v > Q.lo) & (v < Q.hi) & _on_lattice(Q, v)
         if Q.named and np.any(zero & inside):
             raise NumericFailure("q's log-pmf underflows to -inf inside its support where p has mass")
         raise _Infinite
@@ -432,21 +485,22 @@ def _lattice_terms(P, Q, ks):
     return t, r, lp, np.array([np.sum(w), np.sum(np.exp(lq))])
 
 
-def _noise(P, Q, m, plo, phi):
+def _noise(laws, m, jlo, jhi):
     """Rounding of log-pmfs that are not ours (scipy's, lgamma-based: errors of eps n log n that no
     magnitude of the value reveals), estimated from the data over 129 points around p's median: white
     noise of variance s^2 has j-th differences of variance C(2j, j) s^2, a smooth log-pmf has
     j-th differences that shrink with j; the smallest over j = 4..10 of the robust estimate
     1.4826 median|diff_j| / sqrt(C(2j, j)) is taken, three of it for each law not ours.
-    Only where those points lie in p's support (a narrower law is read whole and small)."""
-    ks = np.arange(m - 64, m + 65, dtype=np.float64)
-    if ks[0] < plo or ks[-1] > phi:
+    Only where those points lie in p's support (a narrower law is read whole and small).
+    ``laws``: (law, shift) pairs, each law read at js + shift (js in p's standard variable)."""
+    js = np.arange(m - 64, m + 65, dtype=np.float64)
+    if js[0] < jlo or js[-1] > jhi:
         return 0.0
     out = 0.0
-    for law in (P, Q):
+    for law, shift in laws:
         if law.stable:
             continue
-        lv = law.logf(ks - law.loc)
+        lv = law.logf(js + shift)
         lv = lv[np.isfinite(lv)]
         if lv.size >= 64:
             out += 3 * min(1.4826 * float(np.median(np.abs(np.diff(lv, j)))) / math.sqrt(math.comb(2 * j, j)) for j in range(4, 11))
@@ -464,21 +518,21 @@ def _offsets(P, Q, mass):
     return out
 
 
-def _side(P, Q, start, end, step, rtol, total0):
-    """Sum the terms from `start` towards `end` (inclusive; +-inf for an unbounded side) in steps
-    of `step` = +-1: (sum, rounding, tail bound, [mass of p, mass of q])."""
+def _side(terms, start, end, step, rtol, total0):
+    """Sum ``terms(js)`` -> (terms, rounding, log of the larger mass, [masses]) from `start` towards `end`
+    (inclusive; +-inf for an unbounded side) in steps of `step` = +-1: (sum, rounding, tail bound, masses)."""
     total = rounding = 0.0
-    mass = np.zeros(2)
+    mass = 0.0
     k, size, count = start, 128, 0
     while (k - end) * step <= 0:
         stop = k + step * (size - 1)
         if (stop - end) * step > 0:
             stop = int(end)
         ks = np.arange(k, stop + step, step)
-        t, r, lp, ms = _lattice_terms(P, Q, ks)
+        t, r, lp, ms = terms(ks)
         total += math.fsum(t.tolist()) if t.size <= 4096 else float(np.sum(t))
         rounding += float(np.sum(r))
-        mass += ms
+        mass = mass + ms
         count += ks.size
         if stop == end:
             return total, rounding, 0.0, mass
@@ -503,36 +557,58 @@ def _side(P, Q, start, end, step, rtol, total0):
     return total, rounding, 0.0, mass
 
 
-def _median(P, plo, phi):
+def lattice_range(P):
+    """(lo, hi, median) of p's standard variable on its lattice: integers, lo and hi possibly infinite."""
+    jlo = math.ceil(P.lo) if math.isfinite(P.lo) else -math.inf
+    jhi = math.floor(P.hi) if math.isfinite(P.hi) else math.inf
     try:
-        m = float(P.ppf(0.5)) + P.loc
+        m = float(P.ppf(0.5))
     except Exception:  # noqa: BLE001 - a user's law without a working ppf: start at an end
         m = math.nan
     if not math.isfinite(m):
-        m = plo if math.isfinite(plo) else (phi if math.isfinite(phi) else 0.0)
-    return int(min(max(m, plo), phi))
+        m = jlo if math.isfinite(jlo) else (jhi if math.isfinite(jhi) else 0.0)
+    return jlo, jhi, int(min(max(math.floor(m), jlo), jhi))
+
+
+def sum_lattice(terms, jlo, jhi, m, rtol, start_hi=None):
+    """(sum, rounding, tail bound, masses) of terms(js) over the integers jlo..jhi: whole where few,
+    else outward from m (up from ``start_hi`` + 1 if given, the block m..start_hi summed whole first)."""
+    if math.isfinite(jlo) and math.isfinite(jhi) and jhi - jlo < _WHOLE:
+        t, r, _, mass = terms(np.arange(jlo, jhi + 1, dtype=np.float64))
+        return math.fsum(t.tolist()), float(np.sum(r)), 0.0, mass
+    mid, r_mid, mass_mid, top = 0.0, 0.0, 0.0, m - 1
+    if start_hi is not None and start_hi >= m:
+        if start_hi - m > _MAX_TERMS:
+            raise NumericFailure(f"the two laws' mass lies {start_hi - m:.3g} apart: too many terms to sum")
+        t, r, _, mass_mid = terms(np.arange(m, start_hi + 1, dtype=np.float64))
+        mid, r_mid, top = math.fsum(t.tolist()), float(np.sum(r)), start_hi
+    up, r_up, b_up, m_up = (0.0, 0.0, 0.0, 0.0) if top >= jhi else _side(terms, top + 1, jhi, 1, rtol, mid)
+    if m <= jlo:
+        down, r_down, b_down, m_down = 0.0, 0.0, 0.0, 0.0
+    else:
+        down, r_down, b_down, m_down = _side(terms, m - 1, jlo, -1, rtol, mid + up)
+    return mid + up + down, r_mid + r_up + r_down, b_up + b_down, mass_mid + m_up + m_down
 
 
 @_guarded
 def sum_kl(p, q, rtol, plo, phi):
-    """(value, error bound) of D(p||q) for laws on the integers."""
+    """(value, error bound) of D(p||q) for laws on a lattice (loc + the integers; an ``rv_discrete``: its outcomes)."""
     P, Q = _Law(p, True), _Law(q, True)
+    d = P.loc - Q.loc  # q at p's point loc_p + j is q's standard point j + d
+    if P.xk is None and Q.xk is None and d != math.floor(d):
+        return math.inf, 0.0  # lattices loc_p + Z and loc_q + Z apart: every point of p is one q never takes
+    terms = functools.partial(_lattice_terms, P, Q, d=d)
+    jlo, jhi, m = lattice_range(P)
     try:
-        if P.xk is not None or (math.isfinite(plo) and math.isfinite(phi) and phi - plo < _WHOLE):
-            # rv_discrete(values=...): its outcomes, whatever they are; a small finite support: whole
-            ks = np.asarray(P.xk, dtype=np.float64) if P.xk is not None else np.arange(int(plo), int(phi) + 1)
-            t, r, _, mass = _lattice_terms(P, Q, ks)
+        if P.xk is not None:  # rv_discrete(values=...): its outcomes, whatever they are
+            t, r, _, mass = terms(np.asarray(P.xk, dtype=np.float64))
             total = math.fsum(t.tolist())
             err = float(np.sum(r)) + 4 * _EPS * float(np.sum(np.abs(t)))
-            m = _median(P, plo, phi)
         else:
-            m = _median(P, plo, phi)
-            up, r_up, b_up, m_up = _side(P, Q, m, phi, 1, rtol, 0.0)
-            down, r_down, b_down, m_down = (0.0, 0.0, 0.0, 0.0) if m <= plo else _side(P, Q, m - 1, plo, -1, rtol, up)
-            total, mass = up + down, m_up + m_down
-            err = b_up + b_down + r_up + r_down + 4 * _EPS * (abs(up) + abs(down))
+            total, rounding, bound, mass = sum_lattice(terms, jlo, jhi, m, rtol)
+            err = bound + rounding + 4 * _EPS * abs(total)
     except _Infinite:
         return math.inf, 0.0
     if not (P.stable and Q.stable):
-        err += _offsets(P, Q, mass) + (_noise(P, Q, m, plo, phi) if P.xk is None else 0.0)
+        err += _offsets(P, Q, mass) + (_noise(((P, 0.0), (Q, d)), m, jlo, jhi) if P.xk is None else 0.0)
     return _accept(total, err, rtol, "summation")

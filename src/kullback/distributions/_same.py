@@ -433,6 +433,11 @@ def _laplace_partials(o, mp_, bp, mq, bq):
 
 @_same("uniform")
 def _kl_uniform(o, p, q):
+    if "width" in p or "width" in q:  # scipy's (loc, scale): log(wq/wp) from the widths as given (no gradients)
+        wp, wq = (d["width"] if "width" in d else d["high"] - d["low"] for d in (p, q))
+        inside = (p["low"] >= q["low"]) & (p["high"] <= q["high"]) & (wp <= wq)
+        d = o.where(inside, wq - wp, 0.0) / wp
+        return o.where(inside, o.where(d < 1, o.log1p(o.where(d < 1, d, 0.0)), o.log(wq) - o.log(wp)), math.inf)
     return _analytic(o, _uniform_value, _uniform_partials, p["low"], p["high"], q["low"], q["high"])
 
 
