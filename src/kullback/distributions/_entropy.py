@@ -153,43 +153,9 @@ def entropy(p, *, base=None):
 
 
 def _closed_entropy(law: _Law):
-    from ._cross import moments
-    from ._ops import Ops
+    from ._entropy_closed import closed_entropy
 
-    d = law.d
-    o = Ops(d.backend, law.like())
-    P = {k: o.asarray(v) for k, v in d.params.items()}
-    if d.family == "mvn":
-        L = P["scale_tril"]
-        k = L.shape[-1]
-        diag = L.diagonal(dim1=-2, dim2=-1) if d.backend == "torch" else np.diagonal(L, axis1=-2, axis2=-1)
-        return 0.5 * k * (1 + math.log(2 * math.pi)) + o.log(o.abs(diag)).sum(-1)
-    if d.family == "dirichlet":
-        a = P["alpha"]
-        a0, k = a.sum(-1), a.shape[-1]
-        lbeta = o.lgamma(a).sum(-1) - o.lgamma(a0)
-        return lbeta + (a0 - k) * o.digamma(a0) - ((a - 1) * o.digamma(a)).sum(-1)
-    if d.family == "categorical":
-        pr = P["probs"]
-        return -o.xlogy(pr, pr).sum(-1)
-    if d.family == "vonmises":
-        # H = log(2 pi I0(k)) - k I1(k)/I0(k)  [K. V. Mardia & P. E. Jupp, "Directional Statistics" (2000),
-        # sec. 3.5.4, with E_p cos(X - m) = A(k) = I1/I0]; with the scaled i0e = e^-k I0 this is
-        # log 2 pi + log i0e(k) + k (1 - i1e/i0e), no overflow for large k
-        k = P["concentration"]
-        return math.log(2 * math.pi) + o.log(o.i0e(k)) + k * (1 - o.i1e(k) / o.i0e(k))
-    if d.family is None:
-        return None
-    import dataclasses
-
-    m = moments(o, dataclasses.replace(d, params=P))
-    if m is None or m.entropy is None:
-        return None
-    value = m.entropy
-    if d.reinterpreted:
-        dims = tuple(range(-d.reinterpreted, 0))
-        value = value.sum(dim=dims) if d.backend == "torch" else value.sum(axis=dims)
-    return value
+    return closed_entropy(law.d, law.like())
 
 
 def _numeric_over_batch(P: _Law, Q: _Law | None, method):
