@@ -4,7 +4,8 @@ A registry ``ENTROPY[family](o, params)`` for the families whose entropy needs m
 table of ``_cross`` (the rest take ``moments(...).entropy``); every entry is arranged so that nothing
 cancels where the textbook formula does (issue 24, item 5):
 
-- Dirichlet and beta: H = -log((k - 1)!) - D(Dir(alpha) || Dir(1, ..., 1)), since Dir(1, ..., 1) is the uniform
+- Dirichlet and beta: the textbook sum where its rounding is below 1e-12 of it (ordinary concentrations), else
+  H = -log((k - 1)!) - D(Dir(alpha) || Dir(1, ..., 1)), since Dir(1, ..., 1) is the uniform
   law on the simplex, of density (k - 1)! (Cover & Thomas, *Elements of Information Theory*, 2nd ed., eq. 2.90:
   D(p||u) = -H(p) - E_p log u). Both terms are <= 0 and the divergence is the same-family formula (a sum of
   non-negative terms, each to full relative accuracy: ``_same_gamma``), so the large terms of the textbook
@@ -31,7 +32,7 @@ import math
 import numpy as np
 
 from ._autograd import analytic
-from ._ops import LOG_2PI, LOGI0_L, Ops
+from ._ops import LOG_2PI, LOGI0_L, Ops, vm_curvature
 
 __all__ = ["closed_entropy", "ENTROPY"]
 
@@ -92,22 +93,73 @@ def _same_kl(family, o, p, q):
 
 @_entropy("dirichlet")
 def _dirichlet(o, P):
-    a = P["alpha"]
-    k = a.shape[-1]
-    return -math.lgamma(k) - _same_kl("dirichlet", o, {"alpha": a}, {"alpha": o.full_like(a, 1.0)})
+    return _dirichlet_entropy(o, P["alpha"])
 
 
 @_entropy("beta")
 def _beta(o, P):
     a, b = P["a"], P["b"]
-    one = o.full_like(a + b, 1.0)
-    return -_same_kl("beta", o, {"a": a, "b": b}, {"a": one, "b": one})
+    pair = o.t.stack(o.t.broadcast_tensors(a, b), -1) if o.backend == "torch" else np.stack(np.broadcast_arrays(a, b), -1)
+    return _dirichlet_entropy(o, pair)
+
+
+def _dirichlet_entropy(o, a):
+    """H(Dir(a)), differentiated in torch by -dD/da (Penny's partials of D(Dir(a) || Dir(1, ..., 1)), formed without
+    overflow: autograd through the textbook sum met trigamma(1e-156) = inf, NaN)."""
+    return analytic(o, _dirichlet_value, _dirichlet_partials, a)
+
+
+def _dirichlet_partials(o, a):
+    from ._same_gamma import _dirichlet_partials as kl_partials
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return (-kl_partials(o, a, o.full_like(a, 1.0))[0],)
+
+
+def _dirichlet_value(o, a):
+    """The textbook sum where its rounding (64 eps times the sum of its terms' magnitudes) is below 1e-12 of it
+    (ordinary concentrations: one pass of lgamma and digamma), else, on those rows only, -log((k-1)!) - D(Dir(a) ||
+    Dir(1, ..., 1)) (module docstring)."""
+    k = a.shape[-1]
+    h, mag = _dirichlet_textbook(o, a)
+    eps = float(o.t.finfo(a.dtype).eps) if o.backend == "torch" else float(np.finfo(np.float64).eps)
+    slow = ~(64 * eps * mag <= 1e-12 * o.abs(h))  # NaN-safe: non-finite parts go the slow way
+    if not bool(slow.any()):
+        return h
+    rows = a[slow]
+    far = -math.lgamma(k) - _same_kl("dirichlet", o, {"alpha": rows}, {"alpha": o.full_like(rows, 1.0)})
+    return o.masked_set(h, slow, far)
+
+
+def _dirichlet_textbook(o, a):
+    """(log B(a) + (a0 - k) psi(a0) - sum (a_j - 1) psi(a_j), the sum of its terms' magnitudes)  [Lin 2016]."""
+    k = a.shape[-1]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a0 = o.sum(a, -1)
+        lg, lg0 = o.lgamma(a), o.lgamma(a0)
+        t0, ta = (a0 - k) * o.digamma(a0), (a - 1) * o.digamma(a)
+        h = o.sum(lg, -1) - lg0 + t0 - o.sum(ta, -1)
+        return h, o.sum(o.abs(lg), -1) + o.abs(lg0) + o.abs(t0) + o.sum(o.abs(ta), -1)
 
 
 @_entropy("vonmises")
 def _vonmises(o, P):
-    k = P["concentration"]
+    return analytic(o, _vonmises_value, _vonmises_partial, P["concentration"])
+
+
+def _vonmises_value(o, k):
+    if not bool((k >= 30).any()):  # L = log i0e, -k L' = k (1 - i1e/i0e): one pass, no series
+        i0 = o.i0e(k)
+        return LOG_2PI + o.log(i0) + k * (1 - o.i1e(k) / i0)
     return LOG_2PI + LOGI0_L.L(o, k) - k * LOGI0_L.dL(o, k)
+
+
+def _vonmises_partial(o, k):
+    """dH/dk = -k L''(k) = -k (1 - A/k - A^2) (``vm_curvature`` below 30, Hankel's series of k^2 L'' from 30, divided
+    by k: autograd through the series gave NaN at k = 1e297)."""
+    big = k >= 30
+    kb_, ks = o.where(big, k, 30.0), o.where(big, 1.0, k)
+    return (o.where(big, -LOGI0_L.x2_d2_asym(o, kb_) / kb_, -ks * vm_curvature(o, ks)),)
 
 
 @_entropy("categorical")

@@ -108,7 +108,16 @@ def _dirichlet_partials(o, ap, aq):
     of psi'(a) ~ 1/a^2 at tiny a, and no cancellation of psi at large a."""
     a0p, a0q = o.sum(ap, -1)[..., None], o.sum(aq, -1)[..., None]
     d0 = o.sum(ap - aq, -1)[..., None]
-    gp = ((ap - aq) / ap) * x_trigamma(o, ap) - (d0 / a0p) * x_trigamma(o, a0p)
+    xa, x0 = x_trigamma(o, ap), x_trigamma(o, a0p)
+    gp = ((ap - aq) / ap) * xa - (d0 / a0p) * x0
+    # both products overflow where a0p is tiny (1/a^2 ~ 1e308 at 1e-154): there the two, each scaled by a0p^2 first,
+    # are differenced and divided by a0p twice (Dir([1e-154, 1e-156]) || Dir([1, 1]): -inf - -inf = NaN for 9.6e307)
+    bad = ~o.isfinite(gp)
+    if bool(bad.any()):
+        c = o.where(bad, a0p, 1.0)
+        with np.errstate(over="ignore"):
+            scaled = ((((ap - aq) / ap) * c) * (xa * c) - ((d0 / a0p) * c) * (x0 * c)) / c / c
+        gp = o.where(bad, scaled, gp)
     gq = psi_sub(o, aq, ap) - psi_sub(o, a0q, a0p)
     return gp, gq
 
