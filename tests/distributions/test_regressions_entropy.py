@@ -138,3 +138,26 @@ def test_cross_entropy_inherits_the_entropies():
     _close(kb.cross_entropy(st.geom(1e-20), st.geom(1e-20)), ref)
     ref = mp_entropy("vonmises", {"loc": 0.0, "concentration": 1e16})
     _close(kb.cross_entropy(st.vonmises(1e16), st.vonmises(1e16)), ref)
+
+
+def test_dirichlet_gradients_at_tiny_concentrations_are_not_nan():
+    """Dir([1e-154, 1e-156]): dH/dalpha was [-inf, nan] (autograd through trigamma(1e-156) = inf), and the KL partial
+    against Dir([1, 1]) differenced two overflowed products, -inf - -inf. Truth (mpmath): dD/da_1 = (a_1 - 1) psi'(a_1)
+    - (a_0 - 2) psi'(a_0) = 9.6059e307; dD/da_2 below -1.8e308 (-inf); dH = -dD."""
+    with mp.workdps(60):
+        a1, a2 = mp.mpf(1e-154), mp.mpf(1e-156)
+        want = (a1 - 1) * mp.psi(1, a1) - (a1 + a2 - 2) * mp.psi(1, a1 + a2)
+    a = torch.tensor([1e-154, 1e-156], dtype=F64, requires_grad=True)
+    kb.kl(TD.Dirichlet(a), TD.Dirichlet(torch.ones(2, dtype=F64))).backward()
+    assert float(a.grad[0]) == pytest.approx(float(want), rel=1e-12)
+    assert float(a.grad[1]) == -math.inf
+    a = torch.tensor([1e-154, 1e-156], dtype=F64, requires_grad=True)
+    kb.entropy(TD.Dirichlet(a)).backward()
+    assert float(a.grad[0]) == pytest.approx(-float(want), rel=1e-12) and float(a.grad[1]) == math.inf
+
+
+def test_vonmises_entropy_gradient_at_huge_concentration_is_not_nan():
+    """k = 1e297: autograd through Hankel's series gave NaN. Truth: dH/dk = -k (log I0)''(k) ~ -1/(2k) (1 + 1/(4k) ...)."""
+    k = torch.tensor(1e297, dtype=F64, requires_grad=True)
+    kb.entropy(TD.VonMises(torch.tensor(0.0, dtype=F64), k)).backward()
+    assert float(k.grad) == pytest.approx(-0.5e-297, rel=1e-14)

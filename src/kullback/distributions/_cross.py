@@ -263,14 +263,14 @@ def moments(o, d: Dist) -> Moments | None:
         _studentt(o, m, P["df"], P["loc"], P["scale"])
     elif f == "cbernoulli":
         lam = P["lam"]
-        _, mean, var, f = _cb_parts(o, lam)
+        _, mean, var, f, lr, at = _cb_parts(o, lam)
         m.mean, m.std, m.lo, m.hi = mean, o.sqrt(var), 0.0, 1.0
         # E X - 1/2 = f/2 as computed, not mean - 1/2 (which keeps none of f's digits near lam = 1/2)
         m.dmean = lambda c: f / 2 if isinstance(c, float) and c == 0.5 else mean - c
-        # H = CE(p, p): -log(atanh(u)/u) - log1p(-u^2)/2 + f atanh(u) (``_ce_cbernoulli``), three terms of size u^2
+        # H = CE(p, p) = -log(atanh(u)/u) - log1p(-u^2)/2 + f atanh(u) (``_ce_cbernoulli``): three terms of size u^2
         # near lam = 1/2 (H ~ -u^2/6), where -log C - mean log lam - (1 - mean) log(1 - lam) differences terms of
         # size 1 (3.3e-5 off at 1/2 + 1e-5, exactly 0 at 1/2 + 1e-9)
-        m.entropy = _ce_cbernoulli(o, m, lam)
+        m.entropy = -lr - 0.5 * _log1m_u2(o, lam) + f * at
     elif f == "bernoulli":
         pp = P["p"]
         m.entropy = _bernoulli_entropy(o, pp)
@@ -466,9 +466,14 @@ def _ce_cbernoulli(o, m, lam):
     # CE = -log(atanh(u)/u) - log1p(-u^2)/2 + 2 (E X - 1/2) atanh(u)  (exact 0 for uniform(0, 1) against lam = 1/2)
     u = 1 - 2 * lam
     at = cb_atanh(o, lam)  # atanh(u), accurate near lam = 0, 1/2 and 1
+    return -_log_atanh_ratio(o, u, at) - 0.5 * _log1m_u2(o, lam) + 2 * m.dmean(0.5) * at
+
+
+def _log1m_u2(o, lam):
+    """log(1 - u^2) = log(4 lam (1 - lam)), u = 1 - 2 lam: log1p(-u^2) where |u| < 1/2, else from the logs of lam and 1 - lam."""
+    u = 1 - 2 * lam
     mid = o.abs(u) < 0.5
-    l1mu2 = o.where(mid, o.log1p(-(o.where(mid, u, 0.0) ** 2)), math.log(4) + o.log(lam) + o.log1p(-lam))  # log(4 lam (1 - lam))
-    return -_log_atanh_ratio(o, u, at) - 0.5 * l1mu2 + 2 * m.dmean(0.5) * at
+    return o.where(mid, o.log1p(-(o.where(mid, u, 0.0) ** 2)), math.log(4) + o.log(lam) + o.log1p(-lam))
 
 
 def cross_entropy(o, m: Moments, q: Dist):

@@ -317,11 +317,13 @@ def cb_atanh(o, lam):
     lam = 1/2, where the continuous Bernoulli's entropy (~ -u^2/6) is a difference of terms of size atanh(u)/u - 1
     (1.9e-11 relative at lam = 0.49)."""
     hi = lam >= 0.25
+    if bool(hi.all()):
+        return o.arctanh(1 - 2 * lam)
     return o.where(hi, o.arctanh(1 - 2 * o.where(hi, lam, 0.5)), 0.5 * (o.log1p(-o.where(hi, 0.25, lam)) - o.log(o.where(hi, 0.25, lam))))
 
 
 def _cb_parts(o, lam):
-    """(log C, mean, variance, f = 2 mean - 1) of the continuous Bernoulli law CB(lam) (density C lam^x (1-lam)^(1-x) on [0, 1]).
+    """(log C, mean, variance, f = 2 mean - 1, log(atanh(u)/u), atanh(u)) of the continuous Bernoulli law CB(lam) (density C lam^x (1-lam)^(1-x) on [0, 1]).
 
     With u = 1 - 2 lam and atanh(u) = (log(1 - lam) - log lam)/2:  C = 2 atanh(u)/u,
     mean = 1/2 + f/2, var = 1/4 + f^2/4 + f/(2u), f = 1/atanh(u) - 1/u
@@ -333,12 +335,12 @@ def _cb_parts(o, lam):
     small = o.abs(u) < 0.02
     us = o.where(small, u, 0.0)
     u2 = us * us
-    log_c_s = math.log(2) + u2 * (1 / 3 + u2 * (0.14444444444444444 + u2 * (0.088536155202821869 + u2 * 0.062627865961199295)))
+    lr_s = u2 * (1 / 3 + u2 * (0.14444444444444444 + u2 * (0.088536155202821869 + u2 * 0.062627865961199295)))
     fu_s = -(1 / 3 + u2 * (0.088888888888888889 + u2 * (0.046560846560846561 + u2 * 0.030194003527336861)))  # f/u
     ud = o.where(small, 0.5, u)
     ld = o.where(small, 0.25, lam)
     at = cb_atanh(o, ld)
-    log_c_d = o.log(2 * at / ud)
+    lr_d = o.log(at / ud)
     # f/u = (1/atanh(u) - 1/u)/u cancels 3/u^2 of its digits as written (7500 eps at |u| = 0.02; its derivative
     # in torch 5e-11 relative at lam = 0.475): below |u| = 1/2 it is -S/(u atanh(u)), S = (atanh(u) - u)/u =
     # sum_k u^2k/(2k + 1) (A&S 4.6.22), 28 terms (u^2 <= 1/4: the rest below 1e-17), nothing cancelling
@@ -350,10 +352,11 @@ def _cb_parts(o, lam):
         S = 1 / (2 * k + 1) + u2m * S
     S = u2m * S
     fu_d = o.where(mid, -S / (um * o.where(mid, at, 1.0)), (1 / at - 1 / ud) / ud)
-    log_c = o.where(small, log_c_s, log_c_d)
+    lr = o.where(small, lr_s, lr_d)  # log(atanh(u)/u) = log C - log 2
     fu = o.where(small, fu_s, fu_d)
     f = fu * u
-    return log_c, 0.5 + f / 2, 0.25 + f * f / 4 + fu / 2, f
+    at = o.where(small, o.arctanh(us), at)  # u is exact near lam = 1/2
+    return math.log(2) + lr, 0.5 + f / 2, 0.25 + f * f / 4 + fu / 2, f, lr, at
 
 
 # Var of CB in its natural parameter eta = logit(lam): A''(eta) = 1/eta^2 - 1/(4 sinh^2(eta/2))
