@@ -83,6 +83,7 @@ def collect(f, dtype, n):
         bound = 1e-10 * abs(ref) + 16 * fe.EPS64 * fe.sensitivity(f, canon, ref)
         if dtype == torch.float32:
             bound += 2.0**-24 * abs(ref)
+        bound = max(bound, mp.mpf(2.0**-149 if dtype == torch.float32 else 2.0**-1074))  # subnormal spacing
         try:
             ours = fe.entropy_of(obj)
         except Exception:  # noqa: BLE001 - a refusal is recorded, not raised
@@ -144,7 +145,7 @@ def main(argv=None):
         "entropy in mpmath (40 digits beyond the parameters' magnitudes, certified by a second precision).",
         "",
         "**Bound** (the fuzzer's): |H - H_mp| <= 1e-10 |H_mp| + 16 eps (sum_i |theta_i dH/dtheta_i| + sum_j |log theta_j|), "
-        "plus 2^-24 |H_mp| in float32 (computed in float64, rounded once). The second term is what the inputs' rounding "
+        "plus 2^-24 |H_mp| in float32 (computed in float64, rounded once), and at least the dtype's subnormal spacing. The second term is what the inputs' rounding "
         "may cost where a differential entropy crosses 0 (relative error is unbounded there: H changes sign with the "
         "scale), the first the relative bound elsewhere; |log theta_j| (scales, rates, concentrations, the uniform's "
         "width) is the rounding of a parameter's logarithm, which any floating-point evaluation carries. The relative "
