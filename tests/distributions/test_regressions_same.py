@@ -15,8 +15,8 @@ import torch
 import torch.distributions as D
 
 import kullback as kb
+from kullback.distributions._closed import SAME
 from kullback.distributions._ops import Ops
-from kullback.distributions._same import SAME
 
 from . import mpref
 

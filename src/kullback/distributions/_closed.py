@@ -38,10 +38,11 @@ import math
 import numpy as np
 
 from .._warnings import AccuracyWarning
+from . import _same, _same_discrete, _same_gamma  # noqa: F401  (they register their formulas in SAME)
 from ._canonical import Dist
 from ._cross import Moments, _support, cross_entropy, divergence, moments
 from ._ops import EULER, LOG_2PI, NoClosedForm, Ops, _nonneg, lbeta, psi_diff
-from ._same import SAME
+from ._registry import SAME
 
 __all__ = ["closed_form", "Ops", "NoClosedForm", "AccuracyWarning", "SAME", "moments", "cross_entropy", "Moments"]
 __all__ += ["lbeta", "psi_diff", "EULER", "LOG_2PI"]

@@ -27,9 +27,10 @@ import math
 
 import numpy as np
 
+from ._autograd import analytic
 from ._canonical import Dist
 from ._ops import EULER, LOG_2PI, _lgamma_corr, _psi_tail, lbeta, psi1_diff, psi_diff
-from ._same import _cb_parts
+from ._same import _cb_parts, cb_atanh
 
 SQRT_HALF = math.sqrt(0.5)
 
@@ -262,18 +263,23 @@ def moments(o, d: Dist) -> Moments | None:
         _studentt(o, m, P["df"], P["loc"], P["scale"])
     elif f == "cbernoulli":
         lam = P["lam"]
-        log_c, mean, var = _cb_parts(o, lam)
-        m.entropy = -log_c - mean * o.log(lam) - (1 - mean) * o.log1p(-lam)
+        _, mean, var, f, lr, at = _cb_parts(o, lam)
         m.mean, m.std, m.lo, m.hi = mean, o.sqrt(var), 0.0, 1.0
+        # E X - 1/2 = f/2 as computed, not mean - 1/2 (which keeps none of f's digits near lam = 1/2)
+        m.dmean = lambda c: f / 2 if isinstance(c, float) and c == 0.5 else mean - c
+        # H = CE(p, p) = -log(atanh(u)/u) - log1p(-u^2)/2 + f atanh(u) (``_ce_cbernoulli``): three terms of size u^2
+        # near lam = 1/2 (H ~ -u^2/6), where -log C - mean log lam - (1 - mean) log(1 - lam) differences terms of
+        # size 1 (3.3e-5 off at 1/2 + 1e-5, exactly 0 at 1/2 + 1e-9)
+        m.entropy = -lr - 0.5 * _log1m_u2(o, lam) + f * at
     elif f == "bernoulli":
         pp = P["p"]
-        m.entropy = -o.xlogy(pp, pp) - o.xlogy(1 - pp, 1 - pp)
+        m.entropy = _bernoulli_entropy(o, pp)
         m.mean, m.std = pp, o.sqrt(pp * (1 - pp))
         m.lo, m.hi = o.where(pp == 1, 1.0, 0.0), o.where(pp == 0, 0.0, 1.0)  # p = 0 or 1: a point mass
         m.elogfact = 0 * pp  # log 0! = log 1! = 0
     elif f == "geometric":
         pp, s = P["p"], P["start"]
-        m.entropy = (-o.xlogy(1 - pp, 1 - pp) - o.xlogy(pp, pp)) / pp
+        m.entropy = _geometric_entropy(o, pp)
         m.mean, m.std, m.lo, m.hi = s + (1 - pp) / pp, o.sqrt(1 - pp) / pp, s, o.where(pp == 1, s, inf)
         m.dmean = lambda c: (s - c) + (1 - pp) / pp
     elif f in ("poisson", "binomial"):
@@ -286,6 +292,57 @@ def moments(o, d: Dist) -> Moments | None:
     else:
         return None
     return m
+
+
+_BIG = 1.7976931348623157e308  # a one-sided infinite derivative, as a finite number (see _bounded)
+
+
+def _bounded(o, g):
+    """g with +-inf as +-the largest float: the chain rule through a map whose own derivative is 0 there (probs =
+    sigmoid(logits) at p = 0) then gives 0, not 0 * inf = NaN."""
+    return o.where(g > _BIG, _BIG, o.where(g < -_BIG, -_BIG, g))
+
+
+def _bernoulli_entropy(o, p):
+    """-p log p - (1 - p) log(1 - p) as -a log a - (1 - a) log1p(-a), a = min(p, 1 - p) (1 - p is exact from 1/2 up):
+    xlogy(1 - p, 1 - p) rounded 1 - p to 1 at p = 1e-20 and lost its p (2.1% off); torch gradients from
+    dH/dp = log((1 - p)/p) (autograd through xlogy gave NaN at p = 0 and 1)."""
+    return analytic(o, _bernoulli_h, _bernoulli_dh, p)
+
+
+def _bernoulli_h(o, p):
+    a = o.minimum(p, 1 - p)
+    pos = a > 0
+    s = o.where(pos, a, 0.5)
+    return o.where(pos, -s * o.log(s) - (1 - s) * o.log1p(-s), 0.0)
+
+
+def _bernoulli_dh(o, p):
+    """log((1 - p)/p): log1p(-p) - log p below 1/4 (no cancellation there), -2 atanh(2p - 1) above (2p - 1 exact)."""
+    low = p < 0.25
+    pl, ph = o.where(low, p, 0.25), o.where(low, 0.5, p)
+    with np.errstate(divide="ignore"):
+        return (_bounded(o, o.where(low, o.log1p(-pl) - o.log(pl), -2 * o.arctanh(2 * ph - 1))),)
+
+
+def _geometric_entropy(o, p):
+    """The Bernoulli entropy over p, as -log p + (1 - p) (-log1p(-p)/p): two terms >= 0 (the quotient tends to 1 at
+    small p; the product with 1/p of xlogy(1 - p, 1 - p) lost it: 46.05 for 47.05 at p = 1e-20), 0 at p = 1; torch
+    gradients from dH/dp = log1p(-p)/p^2."""
+    return analytic(o, _geometric_h, _geometric_dh, p)
+
+
+def _geometric_h(o, p):
+    one = p == 1
+    s = o.where(one, 0.5, p)
+    return o.where(one, 0.0, -o.log(s) - (1 - s) * (o.log1p(-s) / s))
+
+
+def _geometric_dh(o, p):
+    one = p == 1
+    s = o.where(one, 0.5, p)
+    with np.errstate(over="ignore"):
+        return (_bounded(o, o.where(one, -math.inf, (o.log1p(-s) / s) / s)),)
 
 
 def _log_ratio(o, a, b):
@@ -408,10 +465,15 @@ def _ce_cbernoulli(o, m, lam):
     # 1 - lam = (1 + u)/2 and log(lam/(1 - lam)) = -2 atanh(u):
     # CE = -log(atanh(u)/u) - log1p(-u^2)/2 + 2 (E X - 1/2) atanh(u)  (exact 0 for uniform(0, 1) against lam = 1/2)
     u = 1 - 2 * lam
-    at = 0.5 * (o.log1p(-lam) - o.log(lam))  # atanh(u), accurate near lam = 0 and 1
+    at = cb_atanh(o, lam)  # atanh(u), accurate near lam = 0, 1/2 and 1
+    return -_log_atanh_ratio(o, u, at) - 0.5 * _log1m_u2(o, lam) + 2 * m.dmean(0.5) * at
+
+
+def _log1m_u2(o, lam):
+    """log(1 - u^2) = log(4 lam (1 - lam)), u = 1 - 2 lam: log1p(-u^2) where |u| < 1/2, else from the logs of lam and 1 - lam."""
+    u = 1 - 2 * lam
     mid = o.abs(u) < 0.5
-    l1mu2 = o.where(mid, o.log1p(-(o.where(mid, u, 0.0) ** 2)), math.log(4) + o.log(lam) + o.log1p(-lam))  # log(4 lam (1 - lam))
-    return -_log_atanh_ratio(o, u, at) - 0.5 * l1mu2 + 2 * m.dmean(0.5) * at
+    return o.where(mid, o.log1p(-(o.where(mid, u, 0.0) ** 2)), math.log(4) + o.log(lam) + o.log1p(-lam))
 
 
 def cross_entropy(o, m: Moments, q: Dist):

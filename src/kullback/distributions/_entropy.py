@@ -150,38 +150,10 @@ def entropy_of(P: Dist):
 
 
 def _closed_entropy(d: Dist):
-    from ._cross import moments
-    from ._ops import Ops
+    """H of d in closed form over its batch (``_entropy_closed``), or None; Independent dimensions are summed by the caller."""
+    from ._entropy_closed import closed_entropy
 
-    o = Ops(d.backend, _like(d))
-    P = {k: o.asarray(v) for k, v in d.params.items()}
-    if d.family == "mvn":
-        L = P["scale_tril"]
-        k = L.shape[-1]
-        diag = L.diagonal(dim1=-2, dim2=-1) if d.backend == "torch" else np.diagonal(L, axis1=-2, axis2=-1)
-        return 0.5 * k * (1 + math.log(2 * math.pi)) + o.log(o.abs(diag)).sum(-1)
-    if d.family == "dirichlet":
-        a = P["alpha"]
-        a0, k = a.sum(-1), a.shape[-1]
-        lbeta = o.lgamma(a).sum(-1) - o.lgamma(a0)
-        return lbeta + (a0 - k) * o.digamma(a0) - ((a - 1) * o.digamma(a)).sum(-1)
-    if d.family == "categorical":
-        pr = P["probs"]
-        return -o.xlogy(pr, pr).sum(-1)
-    if d.family == "vonmises":
-        # H = log(2 pi I0(k)) - k I1(k)/I0(k)  [K. V. Mardia & P. E. Jupp, "Directional Statistics" (2000),
-        # sec. 3.5.4, with E_p cos(X - m) = A(k) = I1/I0]; with the scaled i0e = e^-k I0 this is
-        # log 2 pi + log i0e(k) + k (1 - i1e/i0e), no overflow for large k
-        k = P["concentration"]
-        return math.log(2 * math.pi) + o.log(o.i0e(k)) + k * (1 - o.i1e(k) / o.i0e(k))
-    if d.family is None:
-        return None
-    import dataclasses
-
-    m = moments(o, dataclasses.replace(d, params=P))
-    if m is None or m.entropy is None:
-        return None
-    return m.entropy
+    return closed_entropy(d, _like(d))
 
 
 def _numeric_over_batch(what, P: Dist, Q: Dist | None = None):

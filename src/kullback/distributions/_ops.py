@@ -490,21 +490,32 @@ class _Convex:
         self.K, self.c0, self.coef = K, c0, coef
         self.small_L, self.small_dL, self.d2 = small_L, small_dL, d2
         self.near_abs = near_abs  # |y - x| below which quadrature also applies (L'' analytic near 0)
+        top = max(m for m, _ in coef)
+        dense = [0.0] * top  # c_1 .. c_top, for Horner's rule in 1/x (one product per degree instead of a power each)
+        for m, c in coef:
+            dense[m - 1] = c
+        self._L = tuple(dense)
+        self._dL = tuple((m + 1) * c for m, c in enumerate(dense))
+        self._d2 = tuple((m + 1) * (m + 2) * c for m, c in enumerate(dense))
 
     def x2_d2_asym(self, o, a):
         """a^2 L''(a) from the series: 1/2 + sum_m m (m + 1) c_m a^-m."""
-        return 0.5 + sum(m * (m + 1) * c * (1 / a) ** m for m, c in self.coef)
+        w = 1 / a
+        return 0.5 + w * _horner(o, w, self._d2)
 
     def L(self, o, x):
         big = x >= self.K
         xb, xs = o.where(big, x, float(self.K)), o.where(big, 1.0, x)
-        asym = self.c0 - 0.5 * o.log(xb) + sum(c * (1 / xb) ** m for m, c in self.coef)
+        w = 1 / xb
+        asym = self.c0 - 0.5 * o.log(xb) + w * _horner(o, w, self._L)
         return o.where(big, asym, self.small_L(o, xs))
 
     def dL(self, o, x):
+        """L'(x) = -1/(2x) - sum_m m c_m x^-(m+1) from K on."""
         big = x >= self.K
         xb, xs = o.where(big, x, float(self.K)), o.where(big, 1.0, x)
-        asym = -0.5 / xb - sum(m * c * (1 / xb) ** (m + 1) for m, c in self.coef)
+        w = 1 / xb
+        asym = -0.5 * w - (w * w) * _horner(o, w, self._dL)
         return o.where(big, asym, self.small_dL(o, xs))
 
 

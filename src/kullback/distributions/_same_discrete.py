@@ -1,5 +1,5 @@
 """Same-family closed forms of the laws on the integers and on categories (Poisson, Bernoulli, binomial,
-geometric, categorical), registered in ``_same.SAME`` as the continuous ones are (see ``_same`` for the method:
+geometric, categorical), registered in ``_registry.SAME`` as the continuous ones are (see ``_same`` for the method:
 regrouped non-negative terms, torch gradients from closed-form partials)."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import numpy as np
 
 from ._autograd import analytic as _analytic
 from ._ops import NoClosedForm, _em, _g, _ratio, _relent
-from ._same import _same
+from ._registry import register as _same
+
+__all__ = []
 
 
 @_same("poisson")
