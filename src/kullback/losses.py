@@ -39,7 +39,7 @@ _TERMS = {8: 8, 4: 4, 2: 4}
 
 
 def _torch_expm1mx():
-    """The torch autograd Function of e^x - 1 - x (built once, on first use: torch stays optional).
+    """The torch autograd Functions of e^x - 1 - x and of the VAE's prior term (built once, on first use: torch stays optional).
 
     Forward, without a graph: expm1(x) - x and the Taylor series (by Horner, in place), weighted
     0 or 1; the small elements are found by the computed value
@@ -54,23 +54,27 @@ def _torch_expm1mx():
         return _TORCH_EXPM1MX
     import torch
 
+    def value(x):
+        """(e^x - 1 - x, expm1(x)) of a tensor, without a graph."""
+        e = torch.expm1(x)
+        v = e - x
+        # 1 above the threshold, 0 below (and for NaN): a float weight written by the comparison
+        # itself (``out=``; a bool mask then ``.to`` is 10x slower on CPU, and ``where`` with a
+        # mixed mask 3-10x slower than a multiply-add)
+        big = torch.ge(v, 0.5 * _SMALL * _SMALL, out=torch.empty_like(x))
+        series = _SERIES[: _TERMS.get(x.element_size(), 8)]
+        # Horner in place on x clipped (a finite polynomial everywhere: its weight 0 never meets inf)
+        xs = torch.clamp(x, -2 * _SMALL, 2 * _SMALL)
+        poly = torch.mul(xs, series[-1]).add_(series[-2])
+        for c in reversed(series[:-2]):
+            poly.mul_(xs).add_(c)
+        poly.mul_(xs).mul_(xs)
+        return v.sub_(poly).mul_(big).add_(poly), e
+
     class Expm1mx(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            e = torch.expm1(x)
-            v = e - x
-            # 1 above the threshold, 0 below (and for NaN): a float weight written by the comparison
-            # itself (``out=``; a bool mask then ``.to`` is 10x slower on CPU, and ``where`` with a
-            # mixed mask 3-10x slower than a multiply-add)
-            big = torch.ge(v, 0.5 * _SMALL * _SMALL, out=torch.empty_like(x))
-            series = _SERIES[: _TERMS.get(x.element_size(), 8)]
-            # Horner in place on x clipped (a finite polynomial everywhere: its weight 0 never meets inf)
-            xs = torch.clamp(x, -2 * _SMALL, 2 * _SMALL)
-            poly = torch.mul(xs, series[-1]).add_(series[-2])
-            for c in reversed(series[:-2]):
-                poly.mul_(xs).add_(c)
-            poly.mul_(xs).mul_(xs)
-            v = v.sub_(poly).mul_(big).add_(poly)
+            v, e = value(x)
             ctx.save_for_backward(e)
             return v
 
@@ -79,8 +83,24 @@ def _torch_expm1mx():
             (e,) = ctx.saved_tensors
             return grad * e
 
-    _TORCH_EXPM1MX = Expm1mx
-    return Expm1mx
+    class PriorTerm(torch.autograd.Function):
+        """(e^logvar - 1 - logvar) + mu^2 elementwise, twice D(N(mu, e^logvar) || N(0, 1)); saves expm1(logvar) and mu."""
+
+        @staticmethod
+        def forward(ctx, mu, logvar):
+            v, e = value(logvar)
+            ctx.save_for_backward(mu, e)
+            return v.addcmul_(mu, mu)
+
+        @staticmethod
+        def backward(ctx, grad):
+            mu, e = ctx.saved_tensors
+            gmu = torch.mul(grad, mu).mul_(2.0) if ctx.needs_input_grad[0] else None
+            glv = grad * e if ctx.needs_input_grad[1] else None
+            return gmu, glv
+
+    _TORCH_EXPM1MX = (Expm1mx, PriorTerm)
+    return _TORCH_EXPM1MX
 
 
 _TORCH_EXPM1MX = None
@@ -132,7 +152,7 @@ def _expm1mx(xp, x):
     import numpy as np
 
     if _is_torch(x):
-        return _torch_expm1mx().apply(x)
+        return _torch_expm1mx()[0].apply(x)
     x0 = _stop_gradient(xp, x)
     # masks as 0/1 factors, not `where` (slow on CPU with a scalar operand); the series sees x
     # clipped to its interval, so that its unused values stay finite (never inf * 0)
@@ -224,7 +244,20 @@ def gaussian_kl(mu, logvar, mu_q=0.0, logvar_q=0.0, *, reduction="batchmean"):
 
     _check_reduction(reduction)
     xp, (mu, logvar, mu_q, logvar_q) = _namespace(mu, logvar, mu_q, logvar_q)
-    # the VAE's N(0, I) prior (scalars 0): no subtraction, no tensor of e^-logvar_q formed or kept
+    shape = tuple(np.broadcast_shapes(tuple(logvar.shape), tuple(mu.shape)))
+    if (
+        isinstance(mu_q, float)
+        and isinstance(logvar_q, float)
+        and mu_q == 0.0
+        and logvar_q == 0.0
+        and _is_torch(mu)
+        and _is_torch(logvar)
+        and mu.shape == logvar.shape
+        and mu.dtype == logvar.dtype
+    ):  # the VAE's N(0, I) prior on torch: one autograd node, two saved tensors (as the plain expression)
+        per = 0.5 * _torch_expm1mx()[1].apply(mu, logvar).sum(-1)
+        return _reduce(xp, per, reduction, _batch(shape), _size(shape))
+    # a scalar prior: no subtraction by 0, no tensor of e^-logvar_q formed or kept
     d = logvar if isinstance(logvar_q, float) and logvar_q == 0.0 else logvar - logvar_q
     dm = mu if isinstance(mu_q, float) and mu_q == 0.0 else mu - mu_q
     inv_var_q = math.exp(-logvar_q) if isinstance(logvar_q, float) else xp.exp(-logvar_q)
