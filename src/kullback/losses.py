@@ -229,7 +229,7 @@ def gaussian_kl(mu, logvar, mu_q=0.0, logvar_q=0.0, *, reduction="batchmean"):
 
         D = ½ [ (e^d - 1 - d) + (mu - mu_q)^2 e^(-logvar_q) ],
 
-    with e^d - 1 - d by its Taylor series for |d| < 1/2, so that D is exact to rounding when p is
+    with e^d - 1 - d by its Taylor series for |d| < ~1/32, so that D is exact to rounding when p is
     close to q (the usual ``exp(d) - 1 - d`` loses all digits there), and finite for any finite
     logvar whose divergence is (e^d overflows only where D itself exceeds the largest float).
 
