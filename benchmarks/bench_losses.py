@@ -2,6 +2,7 @@
 the memory the autograd graph keeps for backward, in one process, side by side.
 
     python benchmarks/bench_losses.py [--device cpu|cuda] [--repeats 20] [--out docs/benchmarks-losses.md]
+    (docs/benchmarks-losses.md: OMP_NUM_THREADS=1 PYTHONPATH=src:benchmarks ... --repeats 40)
 
 Plain expressions: the VAE term ``-0.5 * (1 + lv - mu**2 - lv.exp()).sum(-1).mean()``;
 distillation ``F.kl_div(F.log_softmax(s, -1), F.softmax(t, -1), reduction="batchmean")``;
