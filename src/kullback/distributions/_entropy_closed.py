@@ -225,7 +225,12 @@ def _finfo_min(o, x):
 
 def _categorical_partials(o, probs, logp):
     """dH/dp_j = (-log p^_j - H)/S for H(p / S); the largest float where p_j = 0 (see the module docstring)."""
-    has, r, ph, s = _categorical_parts(o, probs, logp)
+    # r = log p^ up to one rounding of log S: a constant error d in r moves H by -d (sum p^ = 1), so -r - H keeps it
+    # out to first order, and the exact log S of _categorical_parts (for the value near a point mass) is not needed
+    s = o.sum(probs, -1)
+    has = logp > -math.inf
+    r = logp - o.log(s)[..., None]
+    ph = probs / s[..., None]
     H = -o.sum(o.where(has, ph * r, 0.0), -1)[..., None]
     big = float(o.t.finfo(probs.dtype).max)
     return o.where(has & (probs > 0), (-r - H) / s[..., None], big), None
