@@ -252,11 +252,11 @@ def _categorical_js(P: Dist, Q: Dist):
         a, b = o.t.broadcast_tensors(a, b)
     else:
         a, b = np.broadcast_arrays(a, b)
-    xp = discrete._namespace([a, b])
-    if discrete._stop_gradient(xp, [a, b]) is None:
+    if discrete._stop_gradient(o.t if o.backend == "torch" else np, [a, b]) is None:  # torch itself names its namespace
         cheap = _categorical_js_cheap(o, a, b)
         if cheap is not None:
             return cheap
+    xp = discrete._namespace([a, b])
     # the vector code's terms (its accurate near-identical form), without its input checks: describe checked these
     value = 0.5 * discrete._js_terms(xp, discrete._View(xp, a, False), discrete._View(xp, b, False)).sum(-1)
     return o.maximum(value, 0 * value)  # JS >= 0 (log-sum inequality): a rounding-level negative is 0
