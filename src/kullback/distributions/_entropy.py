@@ -252,7 +252,34 @@ def _categorical_js(P: Dist, Q: Dist):
         a, b = o.t.broadcast_tensors(a, b)
     else:
         a, b = np.broadcast_arrays(a, b)
-    # the vector code's terms (its accurate near-identical form), without its input checks: describe checked these
+    if discrete._stop_gradient(o.t if o.backend == "torch" else np, [a, b]) is None:  # torch itself names its namespace
+        cheap = _categorical_js_cheap(o, a, b)
+        if cheap is not None:
+            return cheap
     xp = discrete._namespace([a, b])
+    # the vector code's terms (its accurate near-identical form), without its input checks: describe checked these
     value = 0.5 * discrete._js_terms(xp, discrete._View(xp, a, False), discrete._View(xp, b, False)).sum(-1)
     return o.maximum(value, 0 * value)  # JS >= 0 (log-sum inequality): a rounding-level negative is 0
+
+
+def _categorical_js_cheap(o, a, b):
+    """JS of categorical laws (probabilities summing to 1) as 1/2 sum xlogy(p, p) + xlogy(q, q) - xlogy(p + q, m), in
+    float64, where that is accurate to 1e-10 relative for every law of the batch, else None (laws near each other:
+    the three sums cancel, and the vector code's terms keep their digits).
+
+    The bound: with sum p = sum q = 1, the parts' magnitudes sum to at most 4 log k + 2 log 2 (sum p |log p| = H(p) <=
+    log k, and p <= 2m gives -log m <= -log p + log 2), each carries a few roundings and log m one more (2 eps over
+    the sum), and the pairwise sum of k terms adds log2(k) + 1 roundings: |error| <= 4 eps (4 log k + 4)(log2 k + 2).
+    Nine array operations where the vector code takes some forty (JS of two small laws was 4x slower through it)."""
+    k = max(int(a.shape[-1]), 1)
+    if o.backend == "torch":
+        a64, b64 = a.double(), b.double()
+    else:
+        a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    s = a64 + b64
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 0.5 * o.sum(o.xlogy(a64, a64) + o.xlogy(b64, b64) - o.xlogy(s, 0.5 * s), -1)
+    bound = 4 * 2.220446049250313e-16 * (4 * math.log(k) + 4) * (math.log2(k) + 2)
+    if not bool((value >= 1e10 * bound).all()):  # also False for NaN
+        return None
+    return value.clamp(max=_LOG2).to(a.dtype) if o.backend == "torch" else np.minimum(value, _LOG2)

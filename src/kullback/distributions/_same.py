@@ -352,16 +352,29 @@ def _cb_parts(o, lam):
     mid = o.abs(ud) < 0.5
     um = o.where(mid, ud, 0.25)
     u2m = um * um
-    S = 1 / 57 + 0 * u2m
-    for k in range(27, 0, -1):
-        S = 1 / (2 * k + 1) + u2m * S
-    S = u2m * S
+    S = u2m * _atanh_series(o, u2m)
     fu_d = o.where(mid, -S / (um * o.where(mid, at, 1.0)), (1 / at - 1 / ud) / ud)
     lr = o.where(small, lr_s, lr_d)  # log(atanh(u)/u) = log C - log 2
     fu = o.where(small, fu_s, fu_d)
     f = fu * u
     at = o.where(small, o.arctanh(us), at)  # u is exact near lam = 1/2
     return math.log(2) + lr, 0.5 + f / 2, 0.25 + f * f / 4 + fu / 2, f, lr, at
+
+
+_ATANH_COEFS = 1 / (2 * np.arange(1.0, 28.0) + 3)  # 1/5, 1/7, ..., 1/57
+
+
+def _atanh_series(o, x2):
+    """sum_(k=0..27) x2^k / (2k + 3) (28 terms of (atanh(u) - u)/u^3, x2 = u^2 <= 1/4: the rest below 1e-17): the
+    powers x2^1..x2^27 by one cumulative product (k roundings each), then one product-sum; all terms positive. A Horner
+    loop took 56 array operations (half of a scalar continuous Bernoulli entropy's time), powers by ``**`` twice the
+    loop's time on a batch of 1000."""
+    if o.backend == "torch":
+        powers = x2[..., None].expand(*x2.shape, 27).cumprod(-1)
+    else:
+        x2 = np.asarray(x2)
+        powers = np.cumprod(np.broadcast_to(x2[..., None], (*x2.shape, 27)), axis=-1)
+    return 1 / 3 + powers @ o.asarray(_ATANH_COEFS)
 
 
 # Var of CB in its natural parameter eta = logit(lam): A''(eta) = 1/eta^2 - 1/(4 sinh^2(eta/2))
