@@ -381,3 +381,19 @@ def test_miller_madow_many_unseen_values_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         kb.estimate_entropy(np.random.default_rng(2).integers(0, 3, 10_000))
+
+
+def test_counts_entry_points_equal_the_sample_estimators():
+    """kl_counts / js_counts on bin counts (bins empty in both samples included) give exactly what kl_plugin /
+    js_plugin give on the samples those counts summarise, smoothed or not (kb.compare calls them on its bins)."""
+    from kullback.estimation._plugin import js_counts, js_plugin, kl_counts, kl_plugin
+
+    a = np.array([5, 0, 7, 3, 0, 9])
+    b = np.array([4, 0, 2, 8, 1, 6])
+    x, y = np.repeat(np.arange(6), a), np.repeat(np.arange(6), b)
+    for smoothing in (None, "jeffreys", "perks"):
+        for counts, samples in ((kl_counts, kl_plugin), (js_counts, js_plugin)):
+            kw = {"smoothing": smoothing, "correction": smoothing is None}
+            assert counts(a, b, **kw) == samples(x, y, **kw)
+    with pytest.raises(ValueError, match="same values"):
+        kl_counts(a, b[:-1])

@@ -12,23 +12,12 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import rel_entr
 
-from ..estimation._plugin import PRIORS, js_plugin, kl_plugin
+from ..estimation._plugin import PRIORS, js_counts, kl_counts
 from ..estimation._result import Estimate
 
 __all__ = ["estimates", "null_floor", "permutation_pvalue", "holm", "contributions", "METRICS", "STATISTICS"]
 
 METRICS = ("kl", "kl_reverse", "js", "psi")
-
-
-def _samples(counts) -> np.ndarray:
-    """Bin indices repeated by their counts: the samples the estimation room's functions take.
-
-    The estimation room takes samples, not counts; this expansion (O(n) memory and time) is the adapter's
-    whole cost and disappears when that room offers an entry point on counts.
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    dtype = np.int16 if counts.size < 2**15 else np.int32
-    return np.repeat(np.arange(counts.size, dtype=dtype), counts)
 
 
 def estimates(cur, ref, *, smoothing, confidence=0.95) -> dict:
@@ -41,25 +30,17 @@ def estimates(cur, ref, *, smoothing, confidence=0.95) -> dict:
     KL intervals: since sd(X + Y) <= sd(X) + sd(Y) for any correlation, it covers at least at the nominal
     level under the normal approximation both intervals rest on.
     """
-    x, y = _samples(cur), _samples(ref)
-    out = {}
-    if smoothing is None:
-        out["kl"] = kl_plugin(x, y, correction=True, confidence=confidence)
-        out["kl_reverse"] = kl_plugin(y, x, correction=True, confidence=confidence)
-        out["js"] = js_plugin(x, y, correction=True, confidence=confidence)
-        for e in out.values():
-            e.details["corrected"] = e.value
-    else:
-        raw = {
-            "kl": kl_plugin(x, y, correction=True, confidence=confidence).value,
-            "kl_reverse": kl_plugin(y, x, correction=True, confidence=confidence).value,
-            "js": js_plugin(x, y, correction=True, confidence=confidence).value,
-        }
-        out["kl"] = kl_plugin(x, y, correction=False, smoothing=smoothing, confidence=confidence)
-        out["kl_reverse"] = kl_plugin(y, x, correction=False, smoothing=smoothing, confidence=confidence)
-        out["js"] = js_plugin(x, y, correction=False, smoothing=smoothing, confidence=confidence)
-        for k, e in out.items():
-            e.details["corrected"] = raw[k]
+    x, y = np.asarray(cur, dtype=np.int64), np.asarray(ref, dtype=np.int64)
+    correction = smoothing is None
+    out = {
+        "kl": kl_counts(x, y, correction=correction, smoothing=smoothing, confidence=confidence),
+        "kl_reverse": kl_counts(y, x, correction=correction, smoothing=smoothing, confidence=confidence),
+        "js": js_counts(x, y, correction=correction, smoothing=smoothing, confidence=confidence),
+    }
+    for k, e in out.items():
+        # the Miller-Madow value of the raw counts: the estimate itself, or the unsmoothed companion a smoothed one carries
+        e.details["corrected"] = e.value if correction else e.details["unsmoothed"]
+        if not correction:
             out[k] = replace(e, quantity=f"{e.quantity}, smoothed ({smoothing})")
     out["kl"] = replace(out["kl"], quantity=out["kl"].quantity.replace("D(p||q)", "D(current||reference)"))
     out["kl_reverse"] = replace(out["kl_reverse"], quantity=out["kl_reverse"].quantity.replace("D(p||q)", "D(reference||current)"))

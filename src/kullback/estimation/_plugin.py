@@ -27,9 +27,11 @@ __all__ = [
     "as_discrete",
     "is_discrete_samples",
     "kl_plugin",
+    "kl_counts",
     "kl_plugin_vs_logq",
     "entropy_plugin",
     "js_plugin",
+    "js_counts",
 ]
 
 # Named priors: the pseudo-count added to every count over the union of K observed values
@@ -238,15 +240,32 @@ def _py(v):
     return v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
 
 
-def _paired_counts(x, y, smoothing, correction):
-    """(values, counts of x, counts of y, n, m, K, pseudo-count) over the union of observed values."""
+def _paired_counts(x, y):
+    """(values, counts of x, counts of y) over the union of observed values."""
     cx, cy, values = factorize(x, y)
     K = len(values)
-    a, b = np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
+    return values, np.bincount(cx, minlength=K), np.bincount(cy, minlength=K)
+
+
+def _observed(a, b, values):
+    """Counts on the values either sample shows, as from samples: (values, a, b); `values` None: the indices."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if a.shape != b.shape or a.ndim != 1:
+        msg = f"counts of x and y must be 1-d over the same values; got shapes {a.shape} and {b.shape}"
+        raise ValueError(msg)
+    values = list(range(a.size)) if values is None else values
+    seen = (a + b) > 0
+    if seen.all():  # counts from samples: every value was shown, and the values keep their Python types
+        return values, a, b
+    return [v for v, s in zip(values, seen) if s], a[seen], b[seen]
+
+
+def _sizes(a, b, smoothing, correction):
+    """(n, m, K, pseudo-count) of two count vectors over the same values; each sample needs two draws."""
     n, m = int(a.sum()), int(b.sum())
     _need_two(n, "x")
     _need_two(m, "y")
-    return values, a, b, n, m, K, _pseudocount(smoothing, K, correction)
+    return n, m, len(a), _pseudocount(smoothing, len(a), correction)
 
 
 def _need_two(n, name):
@@ -329,7 +348,18 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     Many singletons in x (Good-Turing unseen mass f1/n > 0.2) give a warning: the bias is then larger than
     the first-order correction removes.
     """
-    values, a, b, n, m, K, alpha = _paired_counts(x, y, smoothing, correction)
+    values, a, b = _paired_counts(x, y)
+    return kl_counts(a, b, values=values, correction=correction, smoothing=smoothing, confidence=confidence)
+
+
+def kl_counts(a, b, *, values=None, correction=True, smoothing=None, confidence=0.95) -> Estimate:
+    """:func:`kl_plugin` on counts: a[i] draws of x and b[i] draws of y showed the value ``values[i]`` (default i).
+
+    Values neither sample shows are left out, so the estimate is the one :func:`kl_plugin` gives on the samples
+    these counts summarise (fixed bins of ``kb.compare``, without expanding them back into rows).
+    """
+    values, a, b = _observed(a, b, values)
+    n, m, K, alpha = _sizes(a, b, smoothing, correction)
     method = "miller-madow" if correction else "plugin"
     if alpha == 0 and np.any((a > 0) & (b == 0)):
         return _infinite(
@@ -355,7 +385,7 @@ def kl_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
         details["warnings"] = [unseen]
     interval = "normal, delta-method variance with second-order term" + (", bias-corrected centre" if correction else "")
     est = Estimate(value, se, ci, method, (n, m), confidence, interval, "D(p||q)", details)
-    return _cover_unsmoothed(est, kl_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
+    return _cover_unsmoothed(est, kl_counts(a, b, values=values, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 # ---------------------------------------------------------------- KL of a sample against a known q
@@ -481,7 +511,14 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
     the last term the variance of the chi-square limit (1/n + 1/m) chi2_{K-1}/8 where p = q.
     The interval is cut to [0, log 2].
     """
-    values, a, b, n, m, K, alpha = _paired_counts(x, y, smoothing, correction)
+    values, a, b = _paired_counts(x, y)
+    return js_counts(a, b, values=values, correction=correction, smoothing=smoothing, confidence=confidence)
+
+
+def js_counts(a, b, *, values=None, correction=True, smoothing=None, confidence=0.95) -> Estimate:
+    """:func:`js_plugin` on counts a, b over the same values, as :func:`kl_counts` is :func:`kl_plugin` on counts."""
+    values, a, b = _observed(a, b, values)
+    n, m, K, alpha = _sizes(a, b, smoothing, correction)
     p, q = (a + alpha) / (n + K * alpha), (b + alpha) / (m + K * alpha)
     mix = (p + q) / 2
     kp, kq = rel_entr(p, mix), rel_entr(q, mix)
@@ -503,7 +540,7 @@ def js_plugin(x, y, *, correction=True, smoothing=None, confidence=0.95) -> Esti
         interval += note
     method = "miller-madow" if correction else "plugin"
     est = Estimate(value, se, ci, method, (n, m), confidence, interval, "JS(p, q)", details)
-    return _cover_unsmoothed(est, js_plugin(x, y, confidence=confidence), smoothing) if alpha > 0 else est
+    return _cover_unsmoothed(est, js_counts(a, b, values=values, confidence=confidence), smoothing) if alpha > 0 else est
 
 
 # ---------------------------------------------------------------- undersampled JS (issue 21, item 5)
