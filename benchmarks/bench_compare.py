@@ -237,6 +237,11 @@ def child(key, ref, cur):
 
 def run_row(key, ref, cur, repeat, timeout):
     """Best of `repeat` runs of one row, each in a fresh process: a dict, with "error" where it did not finish."""
+    import importlib.util
+
+    missing = sorted({m.split(".")[0] for m in IMPORTS[key] if importlib.util.find_spec(m.split(".")[0]) is None})
+    if missing:
+        return {"error": f"not installed: {', '.join(missing)} (see benchmarks/requirements-peers.txt)"}
     env = {**os.environ, **NO_TELEMETRY}
     runs = []
     for _ in range(repeat):

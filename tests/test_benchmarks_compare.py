@@ -124,6 +124,12 @@ def test_table_marks_rows_that_did_not_finish():
     assert "| Evidently | stopped after 60 s |" in text
 
 
+def test_a_row_whose_library_is_missing_says_so(monkeypatch):
+    monkeypatch.setitem(bench.IMPORTS, "evidently", ["pandas", "no_such_module_kb27.sub"])
+    d = bench.run_row("evidently", "ref.parquet", "cur.parquet", repeat=1, timeout=5)
+    assert d == {"error": "not installed: no_such_module_kb27 (see benchmarks/requirements-peers.txt)"}
+
+
 def test_rows_without_peers_run_on_small_files(tmp_path):
     """The data makers and the rows that need no peer, end to end on 2000 rows: the shifted columns are found."""
     ref, cur = str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
