@@ -51,7 +51,11 @@ def test_asymmetry():
     x, y = g.normal(0, 1, 4000), g.normal(0, 2, 4000)
     pq, qp = kl_knn(x, y), kl_knn(y, x)
     assert near(pq, 0.5 * (0.25 - 1 + math.log(4)))
-    assert qp.ci[0] > pq.ci[1]
+    assert qp.value > pq.ci[1]
+    # p wider than q: the k = 5 value falls short (0.59 for 0.81); its bias grows like k^(1/2), not k^2, and the
+    # allowance extrapolated with k^2 (0.03) left the truth outside (regression: the k^(1/2) allowance holds it)
+    lo, hi = qp.ci
+    assert lo <= 0.5 * (4 - 1 - math.log(4)) <= hi
 
 
 def test_wkv_underestimates_when_p_has_heavier_tails_than_q():
