@@ -498,10 +498,10 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             raise _ZeroDistance(f"{y.shape[0] - np.unique(y, axis=0).shape[0]} row(s) of `y` repeat another row")
         # one scale for both trees: x is searched among y (x near 1 and y near 1e-155 overflowed)
         sc = scale_of(xs, ys)
-        tx = Tree(xs, scale=sc)
+        tx, ty = Tree(xs, scale=sc), Tree(ys, scale=sc)
         Lr, ir = _search(tx, xs, K, True, "`x`")
         # x's queries among y run in x's tree order too: neighbouring queries meet the same leaves of y
-        Ln, iy, m_i = _cross_search(Tree(ys, scale=sc), xs, K, shared, "`x` (in `y`)", order=tx.order)
+        Ln, iy, m_i = _cross_search(ty, xs, K, shared, "`x` (in `y`)", order=tx.order)
         S = (Lr, ir, Ln, iy, m_i)
         v, var = _kl_eval(xs, ys, S, _trim(w))
         v_ref = _kl_eval(xs, ys, S, _trim(ref), jack=False)[0]
@@ -510,7 +510,11 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             Kd = max(len(w), len(ref))
             var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), _pad(w, Kd) - _pad(ref, Kd))[1]
         if _resolve:  # method="auto": can q's sample resolve q under p's points (after any dequantisation)?
-            details["resolution"] = resolution(xs, ys)
+            # the same tree of y, and x's nearest y from the search above where no point is shared
+            nearest = (np.exp(Ln[:, :1]), iy[:, :1]) if shared is None or len(shared) == 0 else None
+            details["resolution"] = resolution(xs, ys, tree=ty, nearest=nearest)
+            if Lr.shape[1] >= 3:  # method="knn", k=1 (and its reference k = 2) from the same search: no second one
+                details["_k1"] = _k1_parts(xs, ys, S)
         if len(_trim(w)) > 1 and len(w) < Lr.shape[1]:  # the k = 1 estimate and se(k = 1 - main): method="auto"'s check
             e1 = _pad(np.ones(1), len(w))
             details["k1_estimate"] = _kl_eval(xs, ys, S, e1[:1], jack=False)[0]
@@ -523,11 +527,27 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
         warnings.warn(str(atom), AccuracyWarning, stacklevel=2)
         info = {"d": d, "atom_of_p": {"column": atom.column, "value": atom.value, "count": atom.count}, "warnings_text": str(atom)}
         return Estimate(math.inf, math.inf, (0.0, math.inf), name, (n, m), confidence, "none: an atom of p that q lacks", "D(p||q)", info)
+    return _kl_result((value, var, v_ref, var_diff), name, _trim(w), factor, d, (n, m), confidence, details)
+
+
+def _kl_result(parts, name, w, factor, d, nm, confidence, details) -> Estimate:
+    """The Estimate of D(p||q) from (value, jackknife variance, reference value, variance of main - reference)."""
+    value, var, v_ref, var_diff = parts
     B = _allowance(factor, value, v_ref, var_diff)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
-    details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
-    return Estimate(value, se, _cut_at_zero(ci), name, (n, m), confidence, _INTERVAL + _CUT, "D(p||q)", details)
+    details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
+    return Estimate(value, se, _cut_at_zero(ci), name, nm, confidence, _INTERVAL + _CUT, "D(p||q)", details)
+
+
+def _k1_parts(xs, ys, S) -> tuple[float, float, float, float]:
+    """``kl_knn(method="knn", k=1)``'s (value, variance, k = 2 reference, variance of the difference) from a search of
+    at least 3 neighbours: the same numbers as its own search (the first neighbours are the same)."""
+    Lr, ir, Ln, iy, _ = S
+    v, var = _kl_eval(xs, ys, S, np.ones(1))
+    v_ref = _kl_eval(xs, ys, S, np.array([0.0, 1.0]), jack=False)[0]
+    var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(xs.shape[0])), np.array([1.0, -1.0]))[1]
+    return v, var, v_ref, var_diff
 
 
 _K1_DROP_Z = 1.5  # method="auto", d <= 2: k = 1 above the ensemble by more than this many se(k = 1 - ensemble)
@@ -543,13 +563,20 @@ def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     est = kl_knn(x, y, method="knn-ensemble", confidence=confidence, rng=rng, _resolve=True)
     if "resolution" not in est.details:  # an infinite answer (an atom of p that q lacks): nothing to choose
         return est
+    parts = est.details.pop("_k1", None)
     res = est.details["resolution"]
     drop = est.details.get("k1_estimate", est.value) - est.value
     se = est.details.get("k1_minus_main_stderr") or 0.0
     beyond = res["beyond"] and x.shape[1] <= 2
-    with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
-        warnings.simplefilter("ignore", TieWarning)
-        k1 = kl_knn(x, y, k=1, method="knn", confidence=confidence, rng=rng)
+    if parts is not None:  # k = 1 from the ensemble's own search (the ties, if any, resolved there too)
+        (n, d), m = x.shape, y.shape[0]
+        _, w1, _, _, f1 = _weight_sets("knn", 1, d, min(n, m + 1))
+        keep = {key: est.details[key] for key in ("ties",) if key in est.details}
+        k1 = _kl_result(parts, "knn", _trim(w1), f1, d, (n, m), confidence, keep)
+    else:  # samples too small for the ensemble's search to hold k = 2
+        with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
+            warnings.simplefilter("ignore", TieWarning)
+            k1 = kl_knn(x, y, k=1, method="knn", confidence=confidence, rng=rng)
     if not (res["unresolved"] or beyond or (x.shape[1] <= 2 and se > 0 and drop > _K1_DROP_Z * se)):
         # both honest by construction: take the narrower interval (z se + bias allowance). In d >= 5 at small n the
         # ensemble's weights (J = 2, K = 30) cost more variance than they remove bias: N(0, I_10) vs N(1/sqrt(10), I_10),
