@@ -202,7 +202,7 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     RMSE 0.070 / 0.024, K = 5 covers too but is noisier (sd 0.058 at n = 10^3) and wider. In d = 1 the
     k-bias is smaller (n^-2 rate): K = 20 covers 0.975 on N(0,1) vs N(1,1) with sd 0.047 (K = 5: 0.057).
     J = 1 for d = 3 and J = 2 from d = 4 (more than BSY's floor(d/4), which targets efficiency, not
-    RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size. Chosen by RMSE
+    RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size, and for J = 0 by sqrt(n). Chosen by RMSE
     of D(p||q) on the Gaussian pairs of benchmarks/coverage_estimation.py (n = 10^3 and 10^4):
     d = 3: 0.083 / 0.025 (J = 1, K = 20) vs 0.094 / 0.038 (J = 0); d = 7: 0.181 / 0.139 (J = 2, K = 30)
     vs 0.239 / 0.183 (J = 1) and 0.250 / 0.157 (J = 3, K = 40); d = 10: 0.432 / 0.210 vs 0.501 / 0.410 at k = 1.
@@ -234,8 +234,8 @@ def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, n
 
     The bias allowance is ``factor * max(|estimate(main) - estimate(reference)|, 1 se(main - reference))``
     (se from the same jackknife: a difference that is mostly noise cannot vouch for a small bias). With the
-    leading bias c * b(w), b(w) = sum_k w_k Gamma(k + 2/d) / Gamma(k) (BSY 2019, eq. (3); the same form for
-    WKV), the bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
+    leading bias c * b(w), b(w) = sum_k w_k Gamma(k + a) / Gamma(k) (BSY 2019, eq. (3) has a = 2/d; the same form
+    for WKV; here a = min(2/d, 1/2), the growth measured where p sits in q's tails: ``_BIAS_EXP``), the bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
     extrapolation in k):
     - 'knn' (one k): the reference is k' = 2k (k + 1 where n is small);
     - ensemble with J = 0 (d <= 2): the reference averages k = 1..K/2;
@@ -676,8 +676,10 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
     JS = (d / 2n) sum_{z in pool} sum_k w_k [log rho_k^pool(z) - log rho_k^own(z)] + psi(2n) - psi(n),
     the Kozachenko-Leonenko estimators (Kraskov et al. 2004, eq. (20)) of the three entropies written
     point by point: the log V_d and psi(k) terms cancel. The delete-one jackknife runs over both
-    groups; estimate and interval are clipped to [0, log 2]. Samples sharing exact points without being
-    rounded are refused (the pool would not be a sample of m).
+    groups; the interval is value +- (z se + B) (B as for KL), its lower end taken from the deficit
+    log 2 - JS on the log scale where that is lower (:func:`_deficit_lower`: near log 2 the deficit rests on
+    the few points in the overlap); estimate and interval are clipped to [0, log 2]. Samples sharing exact
+    points without being rounded are refused (the pool would not be a sample of m).
     """
     method = _check_method(method)
     x, y = as_samples(x, "x"), as_samples(y, "y")
