@@ -175,8 +175,8 @@ _ALLOWANCE_SE = 1.0  # the bias allowance is at least this many standard errors 
 # densities bounded below on their support; where p puts mass in q's tails (Gaussian pairs) the bias grows more slowly
 # in k, and an extrapolation with the steeper 2/d takes too little of it. Measured on Gaussian pairs (mean of 30-200
 # seeded draws, k = 1..20): d = 1, N(0,1) vs N(2,1), n = 10^3: bias -0.106, -0.150, -0.232, -0.308, -0.424 at
-# k = 1, 2, 5, 10, 20 (~ k^0.5, not k^2); N(1,1): -0.008 .. -0.050 (~ k^0.6); d = 2: K = 20 against K = 10 needed
-# an allowance 1.6 times the k^1 one (docs/estimation-coverage.md, 2026-12-01); d = 3, n = 10^5: ~ k^0.5 against
+# k = 1, 2, 5, 10, 20 (~ k^0.5, not k^2); N(1,1): -0.008 .. -0.050 (~ k^0.6); d = 2, the main pair of
+# benchmarks/coverage_estimation.py, n = 10^3: -0.014, -0.022, -0.030 at k = 4, 8, 16 (~ k^0.4-0.7, not k^1); d = 3, n = 10^5: ~ k^0.5 against
 # k^(2/3). The allowance therefore assumes k^min(2/d, 1/2): it is the same where 2/d <= 1/2 (d >= 4) and larger below.
 _BIAS_EXP = 0.5
 
