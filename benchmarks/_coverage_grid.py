@@ -167,16 +167,16 @@ def _fmt(x, spec="+.3f"):
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def run_grid(ns, reps, out, max_n_costly):
+def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False):
     t0 = time.time()
     head = "| quantity | cell | n | truth | bias | RMSE | RMSE k=1 | coverage | warned | one-sided | finite | methods | verdict |"
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     print(head, flush=True)
     cont = _continuous_kl_cells() + _continuous_other_cells()
     for n in ns:
-        cells = cont + _discrete_cells(n)
+        cells = cont + ([] if continuous_only else _discrete_cells(n))
         for ci, cell in enumerate(cells):
-            if cell[5] == "continuous" and cell[2] >= 10 and n > max_n_costly:
+            if cell[5] == "continuous" and cell[2] >= costly_d and n > max_n_costly:
                 continue
             reps_n = reps if n <= 1000 else max(reps // 2, 5)
             r = _one_cell(ci, cell, n, reps_n)

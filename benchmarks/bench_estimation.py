@@ -87,7 +87,8 @@ def speed_table(n=20_000, d=5, rounds=10):
     cases = {
         f"kb.estimate_kl(x, y, method='knn', k=1) (the peer's estimator, with jackknife interval; {threads} threads)": knn,
         "the same on 1 thread": one_thread,
-        "kb.estimate_kl(x, y) (method='auto': the ensemble)": lambda: kb.estimate_kl(x, y),
+        "kb.estimate_kl(x, y) (method='auto': ensemble, k = 1 and the resolution check from one search)": lambda: kb.estimate_kl(x, y),
+        "kb.estimate_kl(x, y, method='knn-ensemble') (the ensemble alone)": lambda: kb.estimate_kl(x, y, method="knn-ensemble"),
         "scipy cKDTree (workers=-1): build both trees + the same two 3-neighbour searches, nothing else": lambda: (
             cKDTree(x).query(x, k=4, workers=-1),
             cKDTree(y).query(x, k=3, workers=-1),

@@ -107,7 +107,9 @@ def main():
     ap.add_argument("--others", action="store_true", help="only the quick check of kl_knn_vs_logq and js_knn")
     ap.add_argument("--grid", action="store_true", help="the extended grid of issue 21 (see the module docstring)")
     ap.add_argument("--bounds", action="store_true", help="widths of kb.kl_bounds (docs/estimation-bounds.md)")
-    ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip d >= 10 cells above this n")
+    ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip continuous cells of d >= --costly-d above this n")
+    ap.add_argument("--continuous-only", action="store_true", help="--grid: no discrete cells")
+    ap.add_argument("--costly-d", type=int, default=10, help="--grid: the dimension from which a continuous cell is costly")
     args = ap.parse_args()
     if args.others:
         return others()
@@ -118,7 +120,7 @@ def main():
     if args.grid:
         from _coverage_grid import run_grid
 
-        return run_grid(args.n, args.reps, args.out, args.max_n_costly)
+        return run_grid(args.n, args.reps, args.out, args.max_n_costly, args.costly_d, args.continuous_only)
     lines = [
         "| quantity | method | d | n | truth | bias | sd | mean stderr | mean allowance | mean CI width | coverage (95% nominal) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

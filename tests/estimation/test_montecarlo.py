@@ -293,6 +293,7 @@ def test_quadratic_controls_not_used_in_high_dimension():
     they lower the variance by 10%.  The reference is the plain estimate from the same seed: within 4 combined s.e."""
     import time
 
+    from kullback.estimation import _mc_designs as D
     from kullback.estimation import _montecarlo as M
 
     d = 10
@@ -303,9 +304,9 @@ def test_quadratic_controls_not_used_in_high_dimension():
     plain = kl_mc(p, q, rng=0, max_draws=2**17, variance_reduction="none")
     assert abs(e.value - plain.value) < 4 * math.hypot(e.stderr, plain.stderr)
     assert took < 3.0
-    c = M._Controlled(M._Plain([p], M._kl_terms(p, q), np.random.default_rng(0)), *M._gaussian(p))
+    c = D._Controlled(D._Plain([p], M._kl_terms(p, q), np.random.default_rng(0)), *D._gaussian(p))
     assert c._c(np.zeros((2, d))).shape == (2, d)  # linear controls only above d = 5
-    c3 = M._Controlled(M._Plain([st.multivariate_normal(np.zeros(3))], None, None), *M._gaussian(st.multivariate_normal(np.zeros(3))))
+    c3 = D._Controlled(D._Plain([st.multivariate_normal(np.zeros(3))], None, None), *D._gaussian(st.multivariate_normal(np.zeros(3))))
     assert c3._c(np.zeros((2, 3))).shape == (2, 3 + 6)  # d(d+3)/2 = 9 at d = 3
 
 

@@ -8,7 +8,7 @@ mixtures.
 Rooms: ``_dispatch`` recognises what the caller holds and picks a method from
 its registry; ``_knn`` (continuous samples: Wang–Kulkarni–Verdú divergence,
 Kozachenko–Leonenko entropy), ``_plugin`` (discrete samples: counts, bias
-corrections, smoothing), ``_montecarlo`` (distribution objects), ``_bounds``
+corrections, smoothing), ``_montecarlo`` (distribution objects; its sampling designs in ``_mc_designs``), ``_bounds``
 (Gaussian mixtures), ``_access`` (drawing from and evaluating scipy / torch
 objects).
 """

@@ -171,6 +171,14 @@ METHODS = ("knn", "knn-ensemble", "auto")
 _NAMES = {"knn": "knn", "knn-ensemble": "knn-ensemble", "kl": "knn", "kl-ensemble": "knn-ensemble", "auto": "auto"}
 _ENTROPY_METHODS = METHODS  # kept for callers of the old name
 _ALLOWANCE_SE = 1.0  # the bias allowance is at least this many standard errors of (main - reference)
+# The exponent of k in the bias that the allowance extrapolates (Richardson). BSY (2019), eq. (3), give k^(2/d) for
+# densities bounded below on their support; where p puts mass in q's tails (Gaussian pairs) the bias grows more slowly
+# in k, and an extrapolation with the steeper 2/d takes too little of it. Measured on Gaussian pairs (mean of 30-200
+# seeded draws, k = 1..20): d = 1, N(0,1) vs N(2,1), n = 10^3: bias -0.106, -0.150, -0.232, -0.308, -0.424 at
+# k = 1, 2, 5, 10, 20 (~ k^0.5, not k^2); N(1,1): -0.008 .. -0.050 (~ k^0.6); d = 2, the main pair of
+# benchmarks/coverage_estimation.py, n = 10^3: -0.014, -0.022, -0.030 at k = 4, 8, 16 (~ k^0.4-0.7, not k^1); d = 3, n = 10^5: ~ k^0.5 against
+# k^(2/3). The allowance therefore assumes k^min(2/d, 1/2): it is the same where 2/d <= 1/2 (d >= 4) and larger below.
+_BIAS_EXP = 0.5
 
 
 def default_k(d: int) -> int:
@@ -194,7 +202,7 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     RMSE 0.070 / 0.024, K = 5 covers too but is noisier (sd 0.058 at n = 10^3) and wider. In d = 1 the
     k-bias is smaller (n^-2 rate): K = 20 covers 0.975 on N(0,1) vs N(1,1) with sd 0.047 (K = 5: 0.057).
     J = 1 for d = 3 and J = 2 from d = 4 (more than BSY's floor(d/4), which targets efficiency, not
-    RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size. Chosen by RMSE
+    RMSE at moderate n); K = 20 for J = 1, 30 for J = 2; K capped by the sample size, and for J = 0 by sqrt(n). Chosen by RMSE
     of D(p||q) on the Gaussian pairs of benchmarks/coverage_estimation.py (n = 10^3 and 10^4):
     d = 3: 0.083 / 0.025 (J = 1, K = 20) vs 0.094 / 0.038 (J = 0); d = 7: 0.181 / 0.139 (J = 2, K = 30)
     vs 0.239 / 0.183 (J = 1) and 0.250 / 0.157 (J = 3, K = 40); d = 10: 0.432 / 0.210 vs 0.501 / 0.410 at k = 1.
@@ -211,7 +219,11 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     """
     J = 0 if d <= 2 else 1 if d == 3 and n_min < 50_000 else 2
     K = 10 if d == 2 else 20 if J <= 1 else 30
-    K = max(1, min(K, n_min - 2))
+    # plain averages (J = 0, d <= 2): K <= sqrt(n). The bias expansion (and the allowance read off it) holds for
+    # k/n -> 0; K = 20 of n = 100 points smooths q over a fifth of its sample (N(0,1) vs N(0, 0.67^2), n = 100: bias
+    # -0.22 for 0.21, coverage 0.43; 1.00 with K = 10). Not where J >= 1: there the weights cancel the growth in k, and
+    # fewer k make them wilder (H of N(0, I_5), n = 100: RMSE 0.31 at K = 30, 0.46 at K = 10).
+    K = max(1, min(K, n_min - 2, math.isqrt(max(n_min, 1)) if J == 0 else K))
     # at most (K - 1) // 2 terms cancelled: with J = K - 1 the weights are exactly determined and wild
     # (d = 4, n = 5: K = 3, J = 2 gave -4.9)
     return K, min(J, (K - 1) // 2)
@@ -222,8 +234,8 @@ def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, n
 
     The bias allowance is ``factor * max(|estimate(main) - estimate(reference)|, 1 se(main - reference))``
     (se from the same jackknife: a difference that is mostly noise cannot vouch for a small bias). With the
-    leading bias c * b(w), b(w) = sum_k w_k Gamma(k + 2/d) / Gamma(k) (BSY 2019, eq. (3); the same form for
-    WKV), the bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
+    leading bias c * b(w), b(w) = sum_k w_k Gamma(k + a) / Gamma(k) (BSY 2019, eq. (3) has a = 2/d; the same form
+    for WKV; here a = min(2/d, 1/2), the growth measured where p sits in q's tails: ``_BIAS_EXP``), the bias of the main weights is that difference times b(main) / (b(ref) - b(main)) (Richardson
     extrapolation in k):
     - 'knn' (one k): the reference is k' = 2k (k + 1 where n is small);
     - ensemble with J = 0 (d <= 2): the reference averages k = 1..K/2;
@@ -236,7 +248,9 @@ def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, n
         raise ValueError(msg)
     K, J = ensemble_plan(d, n_min)
     kk = np.arange(1, max(K, 2 * (k or default_k(d))) + 2)
-    b = np.exp(gammaln(kk + 2.0 / d) - gammaln(kk))  # b[k - 1] = Gamma(k + 2/d) / Gamma(k)
+    # b[k - 1] = Gamma(k + a) / Gamma(k) ~ k^a: the bias's growth in k, a = min(2/d, _BIAS_EXP) (see _BIAS_EXP)
+    a = min(2.0 / d, _BIAS_EXP)
+    b = np.exp(gammaln(kk + a) - gammaln(kk))
     if method == "knn":
         k = default_k(d) if k is None else int(k)
         k2 = max(k + 1, min(2 * k, n_min - 1))
@@ -484,10 +498,10 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             raise _ZeroDistance(f"{y.shape[0] - np.unique(y, axis=0).shape[0]} row(s) of `y` repeat another row")
         # one scale for both trees: x is searched among y (x near 1 and y near 1e-155 overflowed)
         sc = scale_of(xs, ys)
-        tx = Tree(xs, scale=sc)
+        tx, ty = Tree(xs, scale=sc), Tree(ys, scale=sc)
         Lr, ir = _search(tx, xs, K, True, "`x`")
         # x's queries among y run in x's tree order too: neighbouring queries meet the same leaves of y
-        Ln, iy, m_i = _cross_search(Tree(ys, scale=sc), xs, K, shared, "`x` (in `y`)", order=tx.order)
+        Ln, iy, m_i = _cross_search(ty, xs, K, shared, "`x` (in `y`)", order=tx.order)
         S = (Lr, ir, Ln, iy, m_i)
         v, var = _kl_eval(xs, ys, S, _trim(w))
         v_ref = _kl_eval(xs, ys, S, _trim(ref), jack=False)[0]
@@ -496,7 +510,11 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             Kd = max(len(w), len(ref))
             var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(n)), _pad(w, Kd) - _pad(ref, Kd))[1]
         if _resolve:  # method="auto": can q's sample resolve q under p's points (after any dequantisation)?
-            details["resolution"] = resolution(xs, ys)
+            # the same tree of y, and x's nearest y from the search above where no point is shared
+            nearest = (np.exp(Ln[:, :1]), iy[:, :1]) if shared is None or len(shared) == 0 else None
+            details["resolution"] = resolution(xs, ys, tree=ty, nearest=nearest)
+            if Lr.shape[1] >= 3:  # method="knn", k=1 (and its reference k = 2) from the same search: no second one
+                details["_k1"] = _k1_parts(xs, ys, S)
         if len(_trim(w)) > 1 and len(w) < Lr.shape[1]:  # the k = 1 estimate and se(k = 1 - main): method="auto"'s check
             e1 = _pad(np.ones(1), len(w))
             details["k1_estimate"] = _kl_eval(xs, ys, S, e1[:1], jack=False)[0]
@@ -509,11 +527,27 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
         warnings.warn(str(atom), AccuracyWarning, stacklevel=2)
         info = {"d": d, "atom_of_p": {"column": atom.column, "value": atom.value, "count": atom.count}, "warnings_text": str(atom)}
         return Estimate(math.inf, math.inf, (0.0, math.inf), name, (n, m), confidence, "none: an atom of p that q lacks", "D(p||q)", info)
+    return _kl_result((value, var, v_ref, var_diff), name, _trim(w), factor, d, (n, m), confidence, details)
+
+
+def _kl_result(parts, name, w, factor, d, nm, confidence, details) -> Estimate:
+    """The Estimate of D(p||q) from (value, jackknife variance, reference value, variance of main - reference)."""
+    value, var, v_ref, var_diff = parts
     B = _allowance(factor, value, v_ref, var_diff)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
     se, ci, _ = _interval(value, var, B, confidence)
-    details.update(_describe(name, _trim(w), d, B, v_ref), allowance_factor=factor)
-    return Estimate(value, se, _cut_at_zero(ci), name, (n, m), confidence, _INTERVAL + _CUT, "D(p||q)", details)
+    details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
+    return Estimate(value, se, _cut_at_zero(ci), name, nm, confidence, _INTERVAL + _CUT, "D(p||q)", details)
+
+
+def _k1_parts(xs, ys, S) -> tuple[float, float, float, float]:
+    """``kl_knn(method="knn", k=1)``'s (value, variance, k = 2 reference, variance of the difference) from a search of
+    at least 3 neighbours: the same numbers as its own search (the first neighbours are the same)."""
+    Lr, ir, Ln, iy, _ = S
+    v, var = _kl_eval(xs, ys, S, np.ones(1))
+    v_ref = _kl_eval(xs, ys, S, np.array([0.0, 1.0]), jack=False)[0]
+    var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(xs.shape[0])), np.array([1.0, -1.0]))[1]
+    return v, var, v_ref, var_diff
 
 
 _K1_DROP_Z = 1.5  # method="auto", d <= 2: k = 1 above the ensemble by more than this many se(k = 1 - ensemble)
@@ -529,13 +563,20 @@ def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     est = kl_knn(x, y, method="knn-ensemble", confidence=confidence, rng=rng, _resolve=True)
     if "resolution" not in est.details:  # an infinite answer (an atom of p that q lacks): nothing to choose
         return est
+    parts = est.details.pop("_k1", None)
     res = est.details["resolution"]
     drop = est.details.get("k1_estimate", est.value) - est.value
     se = est.details.get("k1_minus_main_stderr") or 0.0
     beyond = res["beyond"] and x.shape[1] <= 2
-    with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
-        warnings.simplefilter("ignore", TieWarning)
-        k1 = kl_knn(x, y, k=1, method="knn", confidence=confidence, rng=rng)
+    if parts is not None:  # k = 1 from the ensemble's own search (the ties, if any, resolved there too)
+        (n, d), m = x.shape, y.shape[0]
+        _, w1, _, _, f1 = _weight_sets("knn", 1, d, min(n, m + 1))
+        keep = {key: est.details[key] for key in ("ties",) if key in est.details}
+        k1 = _kl_result(parts, "knn", _trim(w1), f1, d, (n, m), confidence, keep)
+    else:  # samples too small for the ensemble's search to hold k = 2
+        with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
+            warnings.simplefilter("ignore", TieWarning)
+            k1 = kl_knn(x, y, k=1, method="knn", confidence=confidence, rng=rng)
     if not (res["unresolved"] or beyond or (x.shape[1] <= 2 and se > 0 and drop > _K1_DROP_Z * se)):
         # both honest by construction: take the narrower interval (z se + bias allowance). In d >= 5 at small n the
         # ensemble's weights (J = 2, K = 30) cost more variance than they remove bias: N(0, I_10) vs N(1/sqrt(10), I_10),
@@ -611,6 +652,22 @@ def kl_knn_vs_logq(x, logq, *, k: int | None = None, method: str = "auto", confi
     return Estimate(value, se, _cut_at_zero(ci), name, n, confidence, _INTERVAL + _CUT, "D(p||q)", details)
 
 
+def _deficit_lower(value: float, se: float, B: float, z: float) -> float:
+    """The lower end of JS from an interval for the deficit delta = log 2 - JS on the log scale (delta > 0).
+
+    Near log 2 (p and q far apart) delta comes from the few points in the overlap of the two samples: its
+    sampling distribution is skewed and the jackknife se shrinks with it (a draw with one point in the overlap
+    shows delta and se near 0). The delta method on log delta gives delta * exp(z se / delta), which keeps
+    the se relative to delta (N(0,1), N(4,1), n = 10^2: JS = 0.633, the additive interval covered 0.82 of draws,
+    missing where 1-3 points fell in the overlap). It is never narrower than the additive end
+    (exp(t) >= 1 + t), and equal to it to first order where delta >> se.
+    """
+    delta = math.log(2.0) - value
+    if not delta > 0:
+        return -math.inf if se > 0 else value - B
+    return math.log(2.0) - (delta + B) * math.exp(min(z * se / delta, 700.0))
+
+
 def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: float = 0.95, rng=None) -> Estimate:
     """JS(p, q) = H(m) - H(p)/2 - H(q)/2, m = (p + q)/2, from samples x ~ p and y ~ q by kNN entropies.
 
@@ -619,8 +676,10 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
     JS = (d / 2n) sum_{z in pool} sum_k w_k [log rho_k^pool(z) - log rho_k^own(z)] + psi(2n) - psi(n),
     the Kozachenko-Leonenko estimators (Kraskov et al. 2004, eq. (20)) of the three entropies written
     point by point: the log V_d and psi(k) terms cancel. The delete-one jackknife runs over both
-    groups; estimate and interval are clipped to [0, log 2]. Samples sharing exact points without being
-    rounded are refused (the pool would not be a sample of m).
+    groups; the interval is value +- (z se + B) (B as for KL), its lower end taken from the deficit
+    log 2 - JS on the log scale where that is lower (:func:`_deficit_lower`: near log 2 the deficit rests on
+    the few points in the overlap); estimate and interval are clipped to [0, log 2]. Samples sharing exact
+    points without being rounded are refused (the pool would not be a sample of m).
     """
     method = _check_method(method)
     x, y = as_samples(x, "x"), as_samples(y, "y")
@@ -671,7 +730,8 @@ def js_knn(x, y, *, k: int | None = None, method: str = "auto", confidence: floa
     value, var, v_ref, var_diff = _with_ties(compute, [x, y], rng, details, cross=True)
     B = _allowance(factor, value, v_ref, var_diff)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
-    se, (lo, hi), _ = _interval(value, var, B, confidence)
+    se, (lo, hi), z = _interval(value, var, B, confidence)
+    lo = min(lo, _deficit_lower(value, se, B, z))
     clip = lambda t: min(max(t, 0.0), math.log(2.0))
     details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
     details["unclipped"] = value

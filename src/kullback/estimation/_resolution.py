@@ -61,7 +61,7 @@ RATIO_MIN = 3.0  # and p's share at least 3 times q's own (high d: both shares a
 Z_K1 = P_K1  # the older name of the k = 1 threshold
 
 
-def resolution(x: np.ndarray, y: np.ndarray) -> dict:
+def resolution(x: np.ndarray, y: np.ndarray, tree: Tree | None = None, nearest=None) -> dict:
     """The evidence that q's sample y resolves q under p's sample x (arrays (n, d), (m, d)); see the module.
 
     Returns a dict: ``share_p`` (share of x's points farther from y than y's 10th-neighbour spacing at
@@ -70,14 +70,15 @@ def resolution(x: np.ndarray, y: np.ndarray) -> dict:
     p_value < P_MIN and share_p >= RATIO_MIN share_q) and ``beyond`` (p_value < P_K1, the same ratio).  Thresholds set on
     the Gaussian pairs of benchmarks/coverage_estimation.py (docs/estimation-coverage.md): N(0, 1) against
     N(0, 0.5^2) or N(3, 1), where the kNN intervals miss, are flagged; the same law, N(1, 1), and the
-    d = 5 and 10 pairs of the main table, where they cover, are not.
+    d = 5 and 10 pairs of the main table, where they cover, are not. ``tree`` (y's kd-tree, with the scale of
+    ``scale_of(x, y)``) and ``nearest`` (x's nearest distance and index in y, shapes (n, 1)) spare a search the
+    caller has made.
     """
     n, m = x.shape[0], y.shape[0]
     kk = min(K_SPACING, m - 1)
-    sc = scale_of(x, y)
-    ty = Tree(y, scale=sc)
+    ty = Tree(y, scale=scale_of(x, y)) if tree is None else tree
     ry, iy = ty.query(y, kk, skip_self=True)  # y's own neighbours, nearest first
-    nu, jx = ty.query(x, 1)
+    nu, jx = ty.query(x, 1) if nearest is None else nearest
     spacing = ry[:, kk - 1]
     share_p = float(np.mean(nu[:, 0] > spacing[jx[:, 0]]))
     share_q = float(np.mean(ry[:, 0] > spacing[iy[:, 0]]))
