@@ -18,7 +18,7 @@ from ._objective import Objective, _quiet, minimise
 from ._result import Fit
 from ._target import Target, target_of
 
-__all__ = ["fit", "DIRECTIONS"]
+__all__ = ["fit", "fit_target", "DIRECTIONS"]
 
 DIRECTIONS = ("forward", "reverse")
 _START_POINTS = 512  # quantiles of a law (or of an empirical law's outcomes) that scipy's fit sees for starting values
@@ -101,7 +101,12 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     """
     direction = _check_direction(direction)
     _check_base(base)
-    T = target_of(target)
+    return fit_target(target_of(target), family, direction, fixed, init, base)
+
+
+def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=None) -> Fit:
+    """:func:`fit` of a recognised target; ``sample_kl`` (a :class:`._shared.SampleKL`) estimates D(data||q)
+    from samples with the entropy shared by the families of one :func:`kullback.rank`."""
     if isinstance(family, str) and family in ("gaussian", "meanfield") and T.dim == 0:
         family = "norm"  # in one dimension both are the normal family
     if isinstance(family, str) and family in ("gaussian", "meanfield"):
@@ -134,7 +139,7 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
         return Fit(fam.build(values), _as_floats(values), math.inf, direction, False, reason, fam.name, diagnostics, base)
     values = fam.values(best["u"])
     law = fam.build(values)
-    kl = _kl_at(T, fam, law, direction, base)
+    kl = _kl_at(T, fam, law, direction, base, sample_kl)
     reason = None if best["success"] else best["message"]
     if _is_inf(kl):
         reason = _support_reason(T, fam, values, direction, objective.last_error)
@@ -354,13 +359,15 @@ def _diagnostics(objective: Objective, runs: list, best: dict) -> dict:
     }
 
 
-def _kl_at(T: Target, fam: Family, law, direction: str, base):
+def _kl_at(T: Target, fam: Family, law, direction: str, base, sample_kl=None):
     """The divergence at the fit: exact for a law, an Estimate (with the k/n optimism added) from samples."""
     from ..estimation._dispatch import estimate_kl
 
     if T.kind == "distribution":
         return exact_kl(T, law, direction, base)
-    return shifted(estimate_kl(T.x, law), len(fam.free), T.x.shape[0], base)
+    shared = sample_kl is not None and fam.kind == "continuous" and T.support_kind == "continuous"
+    est = sample_kl.estimate(law) if shared else estimate_kl(T.x, law)
+    return shifted(est, len(fam.free), T.x.shape[0], base)
 
 
 def exact_kl(T: Target, law, direction: str, base) -> float:
