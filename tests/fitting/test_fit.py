@@ -143,8 +143,10 @@ def test_bad_input_is_named():
         kb.fit(st.binom(10, 0.3), st.binom, fixed={"m": 10})
     with pytest.raises(ValueError, match=r"p = 1.5, outside the domain"):
         kb.fit(st.binom(10, 0.3), st.binom, fixed={"n": 10, "p": 1.5})
-    with pytest.raises(ValueError, match=r"`n` of binom is an integer parameter.*fixed="):
-        kb.fit(st.binom(10, 0.3), st.binom)
+    with pytest.raises(ValueError, match=r"3 free integer parameters \(`M`, `n`, `N`\).*fixed=\{'n': ..., 'N': ...\}"):
+        kb.fit(st.hypergeom(20, 7, 12), st.hypergeom)
+    with pytest.raises(ValueError, match=r"`fixed` gives n = 2.5, outside the domain of binom's `n` \(an integer in"):
+        kb.fit(st.binom(10, 0.3), st.binom, fixed={"n": 2.5})
     with pytest.raises(TypeError, match="a density and the family poisson is a mass function"):
         kb.fit(st.norm(), st.poisson)
     with pytest.raises(ValueError, match="`direction='reverse'`.*samples"):
@@ -178,3 +180,71 @@ def test_fixed_continuous_parameters_go_to_scipys_fit():
     assert f.diagnostics["free"] == ["a", "scale"]
     bits = kb.fit(x, st.gamma, fixed={"loc": 0}, base=2)
     assert bits.kl.value == pytest.approx(f.kl.value / math.log(2), rel=1e-12)
+
+
+# ---------------------------------------------------------------- integer parameters: the profile over them
+
+
+def _binom_nll(x, n):
+    """Mean negative log-likelihood of Binomial(n, p) at its maximum over p, p = mean / n (closed form)."""
+    return -float(np.mean(st.binom.logpmf(x, n, x.mean() / n)))
+
+
+@pytest.mark.parametrize(("n", "p", "size", "seed"), [(12, 0.3, 500, 0), (40, 0.7, 2000, 1), (5, 0.5, 300, 2), (200, 0.15, 3000, 3)])
+def test_binomial_n_is_found_by_its_profile_as_a_brute_force_scan_finds_it(n, p, size, seed):
+    """Before: `n` of binom had to be fixed (a ValueError). The reference scans n over [max(x), max(x) + 3000]
+    with the closed-form maximum-likelihood p = mean / n at each."""
+    x = st.binom(n, p).rvs(size=size, random_state=np.random.default_rng(seed))
+    assert x.var() < x.mean()  # underdispersed: a finite maximum-likelihood n exists (Olkin et al. 1981)
+    grid = np.arange(x.max(), x.max() + 3000)
+    n_ref = int(grid[np.argmin([_binom_nll(x, c) for c in grid])])
+    f = kb.fit(x, st.binom)
+    assert f.converged, f.reason
+    assert f.params["n"] == n_ref and isinstance(f.params["n"], int)
+    assert f.params["p"] == pytest.approx(x.mean() / n_ref, rel=1e-6)
+    assert f.diagnostics["integer_profile"]["parameter"] == "n"
+    assert f.diagnostics["objective"] == pytest.approx(_binom_nll(x, n_ref), rel=1e-10)
+
+
+def test_betabinomial_n_against_a_scan_of_fits_with_n_fixed():
+    x = st.betabinom(15, 4.0, 2.0).rvs(size=1500, random_state=np.random.default_rng(5))
+    scan = {c: kb.fit(x, st.betabinom, fixed={"n": c}).diagnostics["objective"] for c in range(int(x.max()), int(x.max()) + 25)}
+    f = kb.fit(x, st.betabinom)
+    assert f.params["n"] == min(scan, key=scan.get)
+    assert f.diagnostics["objective"] == pytest.approx(min(scan.values()), rel=1e-7)
+
+
+def test_integer_parameter_of_a_law_in_both_directions():
+    """Forward and reverse to a binomial law recover it exactly (D = 0 at n = 12, p = 0.3); forward to an
+    empirical law whose largest outcome is 9 never goes below n = 9 (D would be infinite)."""
+    for direction in ("forward", "reverse"):
+        f = kb.fit(st.binom(12, 0.3), st.binom, direction=direction)
+        assert f.params["n"] == 12 and f.params["p"] == pytest.approx(0.3, abs=1e-6)
+        assert f.kl == pytest.approx(0.0, abs=1e-10)
+    w = np.array([1, 2, 4, 8, 10, 10, 8, 4, 2, 1]) / 50  # variance 3.33 below the mean 4.5: a finite n is best
+    emp = st.rv_discrete(values=(np.arange(10), w))
+    f = kb.fit(emp, st.binom)
+    scan = {c: kb.fit(emp, st.binom, fixed={"n": c}).kl for c in range(9, 60)}
+    assert f.params["n"] == min(scan, key=scan.get) >= 9
+    assert f.kl == pytest.approx(min(scan.values()), rel=1e-9)
+
+
+def test_binomial_n_for_overdispersed_data_is_not_converged_with_the_reason():
+    """Variance above the mean: the likelihood keeps rising with n (towards the Poisson limit); no finite n is best."""
+    x = st.nbinom(3, 0.4).rvs(size=800, random_state=np.random.default_rng(6))
+    assert x.var() > x.mean()
+    f = kb.fit(x, st.binom)
+    assert not f.converged
+    assert "keeps falling as `n` grows" in f.reason and "Poisson" in f.reason
+    assert f.params["n"] > 10**5
+
+
+def test_other_integer_families_are_profiled():
+    """zipfian's n and boltzmann's N: the smallest value covering the data, or more, never an error."""
+    x = st.boltzmann(0.3, 9).rvs(size=2000, random_state=np.random.default_rng(7))
+    f = kb.fit(x, st.boltzmann)
+    scan = {c: kb.fit(x, st.boltzmann, fixed={"N": c}).diagnostics["objective"] for c in range(int(x.max()) + 1, int(x.max()) + 30)}
+    assert f.params["N"] == min(scan, key=scan.get)
+    y = st.zipfian(1.2, 30).rvs(size=2000, random_state=np.random.default_rng(8))
+    g = kb.fit(y, st.zipfian)
+    assert g.params["n"] >= y.max() and math.isfinite(g.kl.value)

@@ -3,8 +3,9 @@
 A scipy.stats family (``st.norm``, ``st.binom``, a name such as ``"gamma"``) or a
 torch.distributions class becomes a :class:`Family`: the names of its free parameters, a
 bijection from R to each parameter's domain (so that L-BFGS-B runs unconstrained), the fixed
-values, and a constructor of the frozen law.  Integer parameters are never optimised: they are
-fixed by the caller (``fixed={"n": 10}``) or, for ``randint``, set from the target's support.
+values, and a constructor of the frozen law.  Integer parameters are never moved by L-BFGS-B:
+they are fixed by the caller (``fixed={"n": 10}``), searched by their profile (:mod:`._integer`)
+or, for ``randint``, set from the target's support.
 """
 
 from __future__ import annotations

@@ -42,9 +42,11 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
         to evaluate), and is started from several points because it can have several minima
         (all are reported in ``diagnostics["starts"]``).
     fixed : dict, optional
-        Parameters held at given values, e.g. ``{"n": 10}`` for ``st.binom``.  Integer
-        parameters must be fixed (``randint``'s bounds are taken from the target's support); the
-        ``loc`` of a scipy mass function is fixed at 0 unless given.
+        Parameters held at given values, e.g. ``{"n": 10}`` for ``st.binom``.  A free integer
+        parameter (binom's or betabinom's ``n``, boltzmann's ``N``) is found by its profile: the
+        others are fitted at each integer value, and the best value is searched for (at most one
+        free integer parameter: fix the others of ``st.hypergeom``); ``randint``'s bounds are the
+        target's support; the ``loc`` of a scipy mass function is fixed at 0 unless given.
     init : dict, optional
         Starting values for some or all free parameters.
     base : float, optional
@@ -61,7 +63,8 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     ------
     ValueError
         An unknown direction or parameter name (the message lists the family's parameters), a
-        fixed value outside its domain, an integer parameter left free, ``"reverse"`` from samples.
+        fixed value outside its domain, more than one integer parameter left free, ``"reverse"``
+        from samples.
     TypeError
         A family that is not one, or a target of the wrong kind for it (a density against a mass
         function).
@@ -74,6 +77,11 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     parameters fitted on the same sample: the in-sample log-likelihood overstates the
     out-of-sample one by k/n per point (Akaike 1973; Konishi & Kitagawa 2008, eq. (3.95)), so that
     more flexible families are not favoured by the fit alone.
+
+    A free integer parameter is searched by its profile (:mod:`kullback.fitting._integer`); where
+    the information lost keeps falling as it grows (binom's ``n`` for data whose variance exceeds
+    their mean: the limit is the Poisson law) the fit at the largest value tried is returned with
+    ``converged = False`` and that reason.
 
     Where no member of the family covers the target's support (a Poisson for a law with mass on
     negative integers; a normal fitted in reverse to a law on [0, 1]) the answer is ``kl = inf``,
@@ -116,7 +124,7 @@ def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=N
     if T.dim:
         msg = f"`target` is {T.dim}-dimensional; fit it with family='gaussian' (full covariance) or 'meanfield' (diagonal), got {family!r}"
         raise ValueError(msg)
-    fam = _integer_params(family_of(family, fixed), T)
+    fam = _randint_bounds(family_of(family, fixed), T)
     _check_kinds(T, fam)
     if T.kind == "samples" and direction == "reverse":
         msg = (
@@ -124,6 +132,18 @@ def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=N
             "Fit forward (maximum likelihood) or give the target as a distribution object"
         )
         raise ValueError(msg)
+    integer = [p for p in fam.free if p.integer and p.name != "loc"]
+    if integer:  # an integer parameter: the profile over it, the others fitted at each value (._integer)
+        from ._integer import profile
+
+        fam, opt, searched = profile(T, fam, integer, lambda f: _optimise(T, f, direction, init))
+    else:
+        opt, searched = _optimise(T, fam, direction, init), None
+    return _finish(T, fam, direction, base, sample_kl, opt, searched)
+
+
+def _optimise(T: Target, fam: Family, direction: str, init) -> dict:
+    """L-BFGS-B from the start (and, in reverse, several more): every run, the best, the objective."""
     objective = Objective(T, fam, direction)
     start = _start(T, fam, init, objective)
     with _one_blas_thread():
@@ -131,19 +151,30 @@ def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=N
         if not any(math.isfinite(r["fun"]) for r in runs):  # the start is outside the support: try around it
             runs += [_run(objective, fam, u0) for u0 in _perturbed(start)]
     best = min(runs, key=lambda r: (not math.isfinite(r["fun"]), not r["success"], r["fun"]))
-    diagnostics = _diagnostics(objective, runs, best)
+    return {"objective": objective, "start": start, "runs": runs, "best": best, "fun": best["fun"]}
+
+
+def _finish(T: Target, fam: Family, direction: str, base, sample_kl, opt: dict, searched) -> Fit:
+    """The Fit at the best run: its law, its divergence (exact or estimated), and why it is not to be trusted, if so."""
+    objective, best = opt["objective"], opt["best"]
+    diagnostics = _diagnostics(objective, opt["runs"], best)
+    if searched is not None:
+        diagnostics["integer_profile"] = searched
     if not math.isfinite(best["fun"]):
-        values = fam.values(start)
+        values = fam.values(opt["start"])
         reason = _support_reason(T, fam, values, direction, objective.last_error)
         diagnostics["method"] = "support check"
-        return Fit(fam.build(values), _as_floats(values), math.inf, direction, False, reason, fam.name, diagnostics, base)
+        return Fit(fam.build(values), _as_floats(fam, values), math.inf, direction, False, reason, fam.name, diagnostics, base)
     values = fam.values(best["u"])
     law = fam.build(values)
     kl = _kl_at(T, fam, law, direction, base, sample_kl)
     reason = None if best["success"] else best["message"]
+    if searched is not None and searched.get("reason"):
+        reason = searched["reason"]
     if _is_inf(kl):
         reason = _support_reason(T, fam, values, direction, objective.last_error)
-    return Fit(law, _as_floats(values), kl, direction, best["success"] and not _is_inf(kl), reason, fam.name, diagnostics, base)
+    ok = best["success"] and not _is_inf(kl) and not (searched or {}).get("reason")
+    return Fit(law, _as_floats(fam, values), kl, direction, ok, reason, fam.name, diagnostics, base)
 
 
 def _one_blas_thread():
@@ -192,20 +223,17 @@ def _check_kinds(T: Target, fam: Family):
             raise TypeError(msg)
 
 
-def _integer_params(fam: Family, T: Target) -> Family:
-    """``randint``'s free bounds from the target's support; any other free integer parameter refused."""
-    free_int = [p.name for p in fam.free if p.integer and p.name != "loc"]
-    if not free_int:
+def _randint_bounds(fam: Family, T: Target) -> Family:
+    """``randint``'s free bounds from the target's support (the maximum-likelihood bounds: its range)."""
+    free = {p.name for p in fam.free}
+    if fam.name != "randint" or not free & {"low", "high"}:
         return fam
-    if fam.name == "randint" and T.dim == 0:
-        lo, hi = T.support()
-        if math.isfinite(lo) and math.isfinite(hi):
-            fixed = {"low": math.floor(lo), "high": math.floor(hi) + 1} | fam.fixed
-            return dataclasses.replace(fam, fixed=fixed)
-    names = ", ".join(f"`{n}`" for n in free_int)
-    example = ", ".join(f"{n!r}: ..." for n in free_int)
-    msg = f"{names} of {fam.name} is an integer parameter, which kb.fit does not optimise; give it in `fixed` (fixed={{{example}}})"
-    raise ValueError(msg)
+    lo, hi = T.support()
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        msg = f"`low` and `high` of randint are taken from the target's support, which is [{lo:g}, {hi:g}]; give them in `fixed`"
+        raise ValueError(msg)
+    fixed = {"low": math.floor(lo), "high": math.floor(hi) + 1} | fam.fixed
+    return dataclasses.replace(fam, fixed=fixed)
 
 
 # ---------------------------------------------------------------- starts
@@ -334,8 +362,8 @@ def _perturbed(u: np.ndarray) -> list:
 
 def _run(objective, fam, u0) -> dict:
     r = minimise(objective, u0)
-    r["start"] = _as_floats(fam.values(u0))
-    r["params"] = _as_floats(fam.values(r["u"]))
+    r["start"] = _as_floats(fam, fam.values(u0))
+    r["params"] = _as_floats(fam, fam.values(r["u"]))
     return r
 
 
@@ -400,8 +428,10 @@ def _is_inf(kl) -> bool:
     return math.isinf(float(kl))
 
 
-def _as_floats(values: dict) -> dict:
-    return {k: (int(v) if float(v).is_integer() and k in ("n", "total_count", "low", "high") else float(v)) for k, v in values.items()}
+def _as_floats(fam: Family, values: dict) -> dict:
+    """The parameters as Python numbers: integers for the family's integer parameters (a mass function's loc too)."""
+    integer = {p.name for p in fam.params if p.integer}
+    return {k: (int(v) if k in integer and float(v).is_integer() else float(v)) for k, v in values.items()}
 
 
 def _support_reason(T: Target, fam: Family, values: dict, direction: str, error) -> str:
