@@ -248,3 +248,21 @@ def test_other_integer_families_are_profiled():
     y = st.zipfian(1.2, 30).rvs(size=2000, random_state=np.random.default_rng(8))
     g = kb.fit(y, st.zipfian)
     assert g.params["n"] >= y.max() and math.isfinite(g.kl.value)
+
+
+def test_a_parameter_running_to_the_edge_of_its_domain_is_not_converged():
+    """The best t for a normal law is the limit df -> inf, the best nbinom for an underdispersed binomial the Poisson
+    limit (n -> inf, p -> 1): L-BFGS-B stopped on a flat objective and these were reported converged, with a df of 1e10
+    or an n of 7e5 as if they were estimates. The divergence is still the limit's (the Poisson's, the normal's 0)."""
+    t = kb.fit(st.norm(), st.t)
+    assert not t.converged and "`df` goes from" in t.reason and "edge of t's domain" in t.reason
+    assert t.diagnostics["runaway"].startswith("`df`")
+    assert t.kl == pytest.approx(0.0, abs=1e-9)
+    nb = kb.fit(st.binom(12, 0.3), st.nbinom)
+    assert not nb.converged and "`n` goes from" in nb.reason
+    limit = kb.fit(st.binom(12, 0.3), st.poisson)
+    assert limit.converged and limit.kl <= nb.kl <= limit.kl + 1e-4
+    # an interior optimum is not flagged
+    x = st.t(4).rvs(size=3000, random_state=np.random.default_rng(9))
+    inner = kb.fit(x, st.t)
+    assert inner.converged and "runaway" not in inner.diagnostics

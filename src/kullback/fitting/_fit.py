@@ -169,12 +169,48 @@ def _finish(T: Target, fam: Family, direction: str, base, sample_kl, opt: dict, 
     law = fam.build(values)
     kl = _kl_at(T, fam, law, direction, base, sample_kl)
     reason = None if best["success"] else best["message"]
+    runaway = _runaway(objective, fam, best)
+    if runaway:
+        diagnostics["runaway"] = runaway
+        reason = (
+            f"the information lost does not rise as {runaway}: the best fit lies at the edge of {fam.name}'s domain (a limiting "
+            "law, not a member of the family); the parameters returned are where the optimiser stopped"
+        )
     if searched is not None and searched.get("reason"):
         reason = searched["reason"]
     if _is_inf(kl):
         reason = _support_reason(T, fam, values, direction, objective.last_error)
-    ok = best["success"] and not _is_inf(kl) and not (searched or {}).get("reason")
+    ok = best["success"] and not _is_inf(kl) and not (searched or {}).get("reason") and not runaway
     return Fit(law, _as_floats(fam, values), kl, direction, ok, reason, fam.name, diagnostics, base)
+
+
+_PROBE = 2.0  # a step of the unconstrained parameter that multiplies a half-line parameter's distance to its end by e^2
+_FAR = 6.0  # a shape parameter e^6 ~ 400 times farther from its end than 1 (or as close) is probed with the others refitted
+
+
+def _runaway(objective, fam: Family, best: dict) -> str | None:
+    """Which parameter, if any, runs to the edge of its domain: the objective does not rise when it moves e^2 times
+    farther toward its end (the others held, then, for a shape parameter already far out, refitted), so the minimum
+    is a limit of the family (a t's df -> inf: the normal; nbinom's n -> inf with p -> 1: the Poisson).  Parameters on
+    the whole real line (loc) are not probed: their step would need a scale."""
+    u, f = np.asarray(best["u"], dtype=np.float64), best["fun"]
+    tol = 1e-10 * (1.0 + abs(f))
+    values = fam.values(u)
+    for i, (p, b) in enumerate(zip(fam.free, fam.bijections())):
+        if p.integer or not (math.isfinite(b.lo) or math.isfinite(b.hi)):
+            continue
+        out = _PROBE if u[i] > 0 or not math.isfinite(b.hi) and u[i] > -_FAR else -_PROBE  # toward the nearer end
+        v = u.copy()
+        v[i] += out
+        moved = f"`{p.name}` goes from {b.forward(u[i]):.6g} to {b.forward(v[i]):.6g}"
+        if objective(v) <= f + tol:
+            return moved
+        if p.name not in ("loc", "scale") and abs(u[i]) > _FAR and len(fam.free) > 1:
+            held = dataclasses.replace(fam, fixed={**fam.fixed, p.name: b.forward(v[i])})
+            refit = minimise(Objective(objective.target, held, objective.direction), held.unconstrained(values))
+            if refit["fun"] <= f + tol:
+                return moved + " (the others refitted)"
+    return None
 
 
 def _one_blas_thread():
