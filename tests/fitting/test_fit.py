@@ -153,8 +153,27 @@ def test_bad_input_is_named():
         kb.fit(np.arange(10.0), st.norm, direction="reverse")
     with pytest.raises(ValueError, match="`direction` must be one of"):
         kb.fit(st.norm(), st.norm, direction="backward")
-    with pytest.raises(ValueError, match="'normal' is not a scipy.stats family"):
+    with pytest.raises(ValueError, match="'normal' is not a scipy.stats family.*Did you mean 'norm'"):
         kb.fit(st.norm(), "normal")
+    with pytest.raises(ValueError, match=r"`init` gives scale = -1.0, outside the domain of norm's `scale` \(\(0, inf\)\)"):
+        kb.fit(st.norm(), st.norm, init={"scale": -1.0})  # was silently replaced by a point inside
+
+
+def test_more_bad_input_is_named():
+    """Each was once a bare TypeError from deep inside, a fit to integers as if they were a density, or an empty table."""
+    with pytest.raises(TypeError, match=r"`fixed` must be a dict.*got 10"):
+        kb.fit(st.binom(10, 0.3), st.binom, fixed=10)
+    with pytest.raises(TypeError, match=r"`init` must be a dict"):
+        kb.fit(st.norm(), st.norm, init=[1.0])
+    with pytest.raises(TypeError, match=r"`family` is a frozen law \(norm.*pass st.norm"):
+        kb.fit(st.norm(), st.norm(0, 2))
+    with pytest.raises(TypeError, match=r"`target` holds integers \(dtype int64\).*norm is a density.*cast the samples to float"):
+        kb.fit(np.array([0, 1, 2, 3, 2, 1]), st.norm)
+    with pytest.raises(ValueError, match=r"`target` holds one repeated value \(1.0\) in all 10 samples"):
+        kb.fit(np.ones(10), st.norm)
+    with pytest.raises(ValueError, match="`families` is empty"):
+        kb.rank(st.norm(), [])
+    assert kb.fit(np.full(10, 3), st.poisson).params["mu"] == pytest.approx(3.0, rel=1e-6)  # a mass function fits it
     with pytest.raises(TypeError, match="non-integer values"):
         kb.fit(np.array([0.5, 1.0, 2.0]), st.poisson)
     with pytest.raises(ValueError, match="`init` names"):

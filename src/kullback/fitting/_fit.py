@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._family import Family, family_of
+from ._family import Family, _domain, family_of
 from ._objective import Objective, _quiet, minimise
 from ._result import Fit
 from ._target import Target, target_of
@@ -109,7 +109,15 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     """
     direction = _check_direction(direction)
     _check_base(base)
+    _check_dict(fixed, "fixed")
+    _check_dict(init, "init")
     return fit_target(target_of(target), family, direction, fixed, init, base)
+
+
+def _check_dict(value, name: str):
+    if value is not None and not isinstance(value, dict):
+        msg = f"`{name}` must be a dict of parameter values such as {{'n': 10}}; got {value!r}"
+        raise TypeError(msg)
 
 
 def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=None) -> Fit:
@@ -251,6 +259,16 @@ def _check_kinds(T: Target, fam: Family):
             "between them is not defined (no common reference measure); pick a family of the target's kind"
         )
         raise TypeError(msg)
+    if T.kind == "samples" and fam.kind == "continuous" and T.support_kind == "discrete":
+        msg = (
+            f"`target` holds integers (dtype {T.dtype}), samples of a mass function, and {fam.name} is a density: the KL "
+            "divergence between them is not defined. Fit a discrete family (st.poisson, st.binom, ...), or cast the samples "
+            "to float to fit a density to rounded data"
+        )
+        raise TypeError(msg)
+    if T.kind == "samples" and fam.kind == "continuous" and np.all(T.x == T.x[0]):
+        msg = f"`target` holds one repeated value ({float(T.x[0])!r}) in all {T.x.shape[0]} samples: no density fits it (scale 0)"
+        raise ValueError(msg)
     if T.kind == "samples" and fam.kind == "discrete":
         frac = np.flatnonzero(T.x != np.round(T.x))
         if frac.size:
@@ -288,6 +306,10 @@ def _start(T: Target, fam: Family, init, objective) -> np.ndarray:
         if unknown:
             msg = f"`init` names {unknown}, not parameters of {fam.name}; its parameters are {names}"
             raise ValueError(msg)
+        for p in fam.params:
+            if p.name in init and not p.contains(init[p.name]):
+                msg = f"`init` gives {p.name} = {init[p.name]!r}, outside the domain of {fam.name}'s `{p.name}` ({_domain(p)}); start inside it"
+                raise ValueError(msg)
         values.update({k: float(v) for k, v in init.items()})
     for p in fam.free:
         if not p.contains(values.get(p.name, math.nan)) or values[p.name] in (p.lo, p.hi):

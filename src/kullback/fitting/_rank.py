@@ -62,6 +62,9 @@ def rank(target, families, *, direction="forward", base=None) -> Ranking:
     T = target_of(target)  # a target that is not one is refused here, not ranked as inf for every family
     shared = SampleKL(T.x) if T.kind == "samples" and T.dim == 0 else None  # the data's entropy, searched once
     fits = [_fit_one(T, fam, direction, base, shared) for fam in _pairs(families)]
+    if not fits:
+        msg = "`families` is empty; give the families to rank, e.g. [st.norm, st.gamma, (st.binom, {'n': 10})]"
+        raise ValueError(msg)
     order = sorted(range(len(fits)), key=lambda i: (math.isnan(_value(fits[i])), _value(fits[i])))
     fits = [fits[i] for i in order]
     x = T.x if T.kind == "samples" else None
