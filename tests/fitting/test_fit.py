@@ -285,3 +285,18 @@ def test_a_parameter_running_to_the_edge_of_its_domain_is_not_converged():
     x = st.t(4).rvs(size=3000, random_state=np.random.default_rng(9))
     inner = kb.fit(x, st.t)
     assert inner.converged and "runaway" not in inner.diagnostics
+
+
+def test_a_start_whose_support_is_one_float_is_spread_over_the_data():
+    """scipy's beta fit to quantiles of 10^5 left-Gumbel points came back with a support of width 0 in float64, and the
+    covering start divided by it: ZeroDivisionError out of kb.fit (and kb.rank). The start is now spread over the data."""
+    from kullback.fitting import _fit
+
+    x = st.gumbel_l().rvs(size=5000, random_state=np.random.default_rng(10))
+    T = _fit.target_of(x)
+    fam = _fit.family_of(st.beta, None)
+    values = _fit._covering(T, fam, {"a": 2.0, "b": 3.0, "loc": 1e20, "scale": 1.0})  # support [1e20, 1e20 + 1]: one float
+    q = st.beta(**values)
+    assert q.support()[0] < x.min() and q.support()[1] > x.max()
+    f = kb.fit(x, st.beta)
+    assert math.isfinite(f.kl.value)

@@ -177,7 +177,7 @@ def _finish(T: Target, fam: Family, direction: str, base, sample_kl, opt: dict, 
     law = fam.build(values)
     kl = _kl_at(T, fam, law, direction, base, sample_kl)
     reason = None if best["success"] else best["message"]
-    runaway = _runaway(objective, fam, best)
+    runaway = _runaway(objective, fam, best) if best["success"] else None  # else the optimiser's own reason stands
     if runaway:
         diagnostics["runaway"] = runaway
         reason = (
@@ -375,6 +375,10 @@ def _covering(T: Target, fam: Family, values: dict) -> dict:
     except Exception:  # noqa: BLE001 - values scipy refuses: the generic starts take over
         return values
     width = (hi - lo) if math.isfinite(hi - lo) and hi > lo else 1.0
+    if not qhi > qlo:  # a start so narrow that its support is one float (scipy's beta fit to 10^5 gumbel_l points):
+        # its shapes are as degenerate (a = 1e8); start from the domains' middles, spread over the data
+        shapes = {p.name: _inside(p) for p in fam.free if p.name not in ("loc", "scale")}
+        return _spanning(fam, {**values, **shapes}, lo, hi, width) if {"loc", "scale"} <= names else values
     if "loc" in names and math.isfinite(qlo) and math.isfinite(lo) and qlo > lo - 1e-3 * width:
         shift = qlo - lo + 1e-3 * width
         values["loc"] -= shift
@@ -382,6 +386,19 @@ def _covering(T: Target, fam: Family, values: dict) -> dict:
     if "scale" in names and math.isfinite(qhi) and math.isfinite(hi) and qhi < hi + 1e-3 * width and math.isfinite(qlo):
         values["scale"] *= (hi + 1e-3 * width - qlo) / (qhi - qlo)
     return values
+
+
+def _spanning(fam: Family, values: dict, lo: float, hi: float, width: float) -> dict:
+    """loc and scale that stretch the standard law's support [a, b] (the shapes as given) over [lo, hi], a margin beside."""
+    try:
+        with _quiet():
+            a, b = (float(v) for v in fam.build({**fam.fixed, **values, "loc": 0.0, "scale": 1.0}).support())
+    except Exception:  # noqa: BLE001 - shapes scipy refuses: the generic starts take over
+        return values
+    if not (math.isfinite(a) and math.isfinite(b) and b > a and math.isfinite(lo) and math.isfinite(hi)):
+        return values
+    scale = (hi - lo + 2e-3 * width) / (b - a)
+    return {**values, "scale": scale, "loc": lo - 1e-3 * width - a * scale}
 
 
 def _starts(T: Target, fam: Family, start: np.ndarray, direction: str) -> list:
