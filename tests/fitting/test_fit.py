@@ -300,3 +300,12 @@ def test_a_start_whose_support_is_one_float_is_spread_over_the_data():
     assert q.support()[0] < x.min() and q.support()[1] > x.max()
     f = kb.fit(x, st.beta)
     assert math.isfinite(f.kl.value)
+
+
+def test_torch_binomial_total_count_is_profiled_as_scipys_n():
+    torch = pytest.importorskip("torch")
+    x = st.binom(12, 0.3).rvs(size=500, random_state=np.random.default_rng(0))
+    f, g = kb.fit(x, torch.distributions.Binomial), kb.fit(x, st.binom)
+    assert isinstance(f.distribution, torch.distributions.Binomial)
+    assert f.params["total_count"] == g.params["n"] == 12
+    assert f.params["probs"] == pytest.approx(g.params["p"], rel=1e-6)
