@@ -3,7 +3,9 @@
 From samples the divergences D(data||q_i) share the data's entropy, so their differences are
 differences of cross-entropies, mean(log q_best(x) - log q_i(x)) + (k_i - k_best)/n, computed on
 the same points: the gap's interval is paired (per-point variance of the log-ratio), much narrower
-than the two divergences' intervals, and says whether the data resolve the order.
+than the two divergences' intervals, and says whether the data resolve the order.  The data's
+entropy (a nearest-neighbour search on continuous samples) is computed once per ranking and shared
+by every family's estimate (:mod:`._shared`): each estimate is the one :func:`kullback.fit` gives.
 """
 
 from __future__ import annotations
