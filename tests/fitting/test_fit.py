@@ -309,3 +309,14 @@ def test_torch_binomial_total_count_is_profiled_as_scipys_n():
     assert isinstance(f.distribution, torch.distributions.Binomial)
     assert f.params["total_count"] == g.params["n"] == 12
     assert f.params["probs"] == pytest.approx(g.params["p"], rel=1e-6)
+
+
+def test_a_start_short_of_the_support_edge_is_moved_to_it():
+    """Above 20,000 points the start comes from scipy's fit to 512 quantiles, which put a Pareto's support edge 0.05
+    short of the data's minimum; L-BFGS-B's steps toward it met the infinite objective past the edge and stopped at
+    once: 0.37 nats of mean negative log-likelihood for the optimum's 0.24, and kb.rank preferred a lognormal."""
+    x = st.pareto(3).rvs(size=30_000, random_state=np.random.default_rng(11))
+    f = kb.fit(x, st.pareto)
+    best = -float(np.mean(st.pareto(*st.pareto.fit(x)).logpdf(x)))  # scipy's maximum likelihood on all the points
+    assert f.diagnostics["objective"] <= best + 2e-4
+    assert kb.rank(x, [st.lognorm, st.pareto]).rows[0]["family"] == "pareto"
