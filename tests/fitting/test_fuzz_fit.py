@@ -68,3 +68,30 @@ def test_reverse_binomial_is_stationary(w):
         t = mp.mpf(f.params["p"])
         assert abs(float(mp.diff(D, t))) < 1e-5 * (1 + float(D(t)))
         assert f.kl == pytest.approx(float(D(t)), rel=1e-8, abs=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(w=weights)
+def test_forward_binomial_with_n_free_is_the_profiles_minimum(w):
+    """n free: the profile's answer against a scan of n over [K, K + 3000] with p = mean / n at each
+    (the forward fit to a law on {0..K} is its closed form for n fixed); D at the answer by mpmath."""
+    p, law = _law(w)
+    k = np.arange(p.size)
+    mean = float(k @ p)
+    var = float((k - mean) ** 2 @ p)
+    f = kb.fit(law, st.binom)
+    K = p.size - 1
+    if var >= mean:  # overdispersed: no finite n is best (Olkin, Petkau & Zidek 1981)
+        assert not f.converged and "keeps falling" in f.reason
+        return
+    grid = np.arange(K, K + 3000)
+    D = [float(np.sum(p * (np.log(p) - st.binom.logpmf(k, c, mean / c)))) for c in grid]
+    n = int(grid[np.argmin(D)])
+    if n == grid[-1]:  # the minimum beyond the scan (variance just below the mean): the profile's n is larger
+        assert f.params["n"] >= n
+        return
+    assert f.params["n"] == n
+    with mp.workdps(30):
+        q = _binom(n, mp.mpf(mean) / n)
+        ref = sum(mp.mpf(pi) * mp.log(mp.mpf(pi) / qi) for pi, qi in zip(p.tolist(), q))
+    assert f.kl == pytest.approx(float(ref), rel=1e-8, abs=1e-12)

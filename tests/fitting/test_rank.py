@@ -59,3 +59,46 @@ def test_families_must_be_a_list():
         kb.rank(st.norm(), st.norm)
     with pytest.raises(TypeError, match=r"\(family, fixed_dict\)"):
         kb.rank(st.norm(), [(st.binom, 10)])
+
+
+def test_rank_searches_the_entropy_once_and_gives_fits_estimates_to_the_bit(monkeypatch):
+    """The data's kNN entropy is common to every D(data||q_i): rank searches it once (it was once per family,
+    ~95% of rank's time at n = 10^5), and each row's Estimate is still the one kb.fit gives, field for field."""
+    from kullback.estimation import _knn
+
+    x = st.gamma(2.5, scale=1.5).rvs(size=2000, random_state=np.random.default_rng(3))
+    families = [st.norm, st.gamma, st.lognorm, st.expon]
+    calls = []
+    search = _knn._entropy_parts
+    monkeypatch.setattr(_knn, "_entropy_parts", lambda *a: calls.append(1) or search(*a))
+    r = kb.rank(x, families)
+    assert len(calls) == 1
+    for f in r.fits:
+        alone = kb.fit(x, f.family)
+        assert f.kl == alone.kl and f.params == alone.params  # value, stderr, ci, details
+    # the paired gap is from the same sample: it equals the difference of the two estimates (the entropy cancels)
+    for row in r.rows[1:]:
+        assert row["gap"] == pytest.approx(row["kl"] - r.rows[0]["kl"], rel=1e-12, abs=1e-15)
+
+
+def test_rank_of_tied_samples_dequantises_once_as_fit_does():
+    """Rounded data: the tie warning is raised once, and the dequantised entropy is fit's own (seed 0)."""
+    from kullback.estimation import TieWarning
+
+    x = np.round(st.norm(5, 2).rvs(size=600, random_state=np.random.default_rng(4)), 1)
+    with pytest.warns(TieWarning) as caught:
+        r = kb.rank(x, [st.norm, st.logistic])
+    assert sum(issubclass(w.category, TieWarning) for w in caught) == 1
+    with pytest.warns(TieWarning):
+        alone = kb.fit(x, st.norm)
+    assert next(f for f in r.fits if f.family == "norm").kl == alone.kl
+
+
+def test_rank_refuses_a_target_that_is_not_one():
+    """A bad target was once caught per family and ranked as inf for all of them."""
+    with pytest.raises(TypeError, match="`target`"):
+        kb.rank(np.array(["a", "b", "c"]), [st.norm, st.gamma])
+    with pytest.raises(ValueError, match="non-finite"):
+        kb.rank([1.0, np.nan, 2.0], [st.norm])
+    with pytest.raises(ValueError, match="`base`"):
+        kb.rank([1.0, 2.0, 3.0], [st.norm], base=-1)

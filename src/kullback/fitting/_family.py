@@ -3,12 +3,14 @@
 A scipy.stats family (``st.norm``, ``st.binom``, a name such as ``"gamma"``) or a
 torch.distributions class becomes a :class:`Family`: the names of its free parameters, a
 bijection from R to each parameter's domain (so that L-BFGS-B runs unconstrained), the fixed
-values, and a constructor of the frozen law.  Integer parameters are never optimised: they are
-fixed by the caller (``fixed={"n": 10}``) or, for ``randint``, set from the target's support.
+values, and a constructor of the frozen law.  Integer parameters are never moved by L-BFGS-B:
+they are fixed by the caller (``fixed={"n": 10}``), searched by their profile (:mod:`._integer`)
+or, for ``randint``, set from the target's support.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import sys
 from dataclasses import dataclass, field
@@ -145,13 +147,22 @@ def family_of(family, fixed) -> Family:
     if isinstance(family, str):
         obj = getattr(st, family, None)
         if not isinstance(obj, (st.rv_continuous, st.rv_discrete)):
-            msg = f"`family` {family!r} is not a scipy.stats family; give e.g. st.norm, 'gamma', a torch class, or 'gaussian'"
+            known = [k for k in dir(st) if isinstance(getattr(st, k), (st.rv_continuous, st.rv_discrete))]
+            close = difflib.get_close_matches(family, known + ["gaussian", "meanfield"], n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            msg = f"`family` {family!r} is not a scipy.stats family; give e.g. st.norm, 'gamma', a torch class, or 'gaussian'.{hint}"
             raise ValueError(msg)
         family = obj
     if isinstance(family, (st.rv_continuous, st.rv_discrete)):
         fam = _scipy_family(family)
     elif _is_torch_class(family):
         fam = _torch_family(family)
+    elif hasattr(family, "dist") and hasattr(family, "args"):  # a frozen scipy law
+        msg = (
+            f"`family` is a frozen law ({family.dist.name} with its parameters), not a family: pass st.{family.dist.name} "
+            "and hold parameters with `fixed=`, or give the law as the target"
+        )
+        raise TypeError(msg)
     else:
         msg = (
             f"`family` must be a scipy.stats family (st.norm, st.binom, ...), its name, a torch.distributions "

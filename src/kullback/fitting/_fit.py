@@ -13,12 +13,12 @@ import math
 
 import numpy as np
 
-from ._family import Family, family_of
+from ._family import Family, _domain, family_of
 from ._objective import Objective, _quiet, minimise
 from ._result import Fit
 from ._target import Target, target_of
 
-__all__ = ["fit", "DIRECTIONS"]
+__all__ = ["fit", "fit_target", "DIRECTIONS"]
 
 DIRECTIONS = ("forward", "reverse")
 _START_POINTS = 512  # quantiles of a law (or of an empirical law's outcomes) that scipy's fit sees for starting values
@@ -42,9 +42,11 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
         to evaluate), and is started from several points because it can have several minima
         (all are reported in ``diagnostics["starts"]``).
     fixed : dict, optional
-        Parameters held at given values, e.g. ``{"n": 10}`` for ``st.binom``.  Integer
-        parameters must be fixed (``randint``'s bounds are taken from the target's support); the
-        ``loc`` of a scipy mass function is fixed at 0 unless given.
+        Parameters held at given values, e.g. ``{"n": 10}`` for ``st.binom``.  A free integer
+        parameter (binom's or betabinom's ``n``, boltzmann's ``N``) is found by its profile: the
+        others are fitted at each integer value, and the best value is searched for (at most one
+        free integer parameter: fix the others of ``st.hypergeom``); ``randint``'s bounds are the
+        target's support; the ``loc`` of a scipy mass function is fixed at 0 unless given.
     init : dict, optional
         Starting values for some or all free parameters.
     base : float, optional
@@ -61,7 +63,8 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     ------
     ValueError
         An unknown direction or parameter name (the message lists the family's parameters), a
-        fixed value outside its domain, an integer parameter left free, ``"reverse"`` from samples.
+        fixed value outside its domain, more than one integer parameter left free, ``"reverse"``
+        from samples.
     TypeError
         A family that is not one, or a target of the wrong kind for it (a density against a mass
         function).
@@ -74,6 +77,11 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     parameters fitted on the same sample: the in-sample log-likelihood overstates the
     out-of-sample one by k/n per point (Akaike 1973; Konishi & Kitagawa 2008, eq. (3.95)), so that
     more flexible families are not favoured by the fit alone.
+
+    A free integer parameter is searched by its profile (:mod:`kullback.fitting._integer`); where
+    the information lost keeps falling as it grows (binom's ``n`` for data whose variance exceeds
+    their mean: the limit is the Poisson law) the fit at the largest value tried is returned with
+    ``converged = False`` and that reason.
 
     Where no member of the family covers the target's support (a Poisson for a law with mass on
     negative integers; a normal fitted in reverse to a law on [0, 1]) the answer is ``kl = inf``,
@@ -101,7 +109,20 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     """
     direction = _check_direction(direction)
     _check_base(base)
-    T = target_of(target)
+    _check_dict(fixed, "fixed")
+    _check_dict(init, "init")
+    return fit_target(target_of(target), family, direction, fixed, init, base)
+
+
+def _check_dict(value, name: str):
+    if value is not None and not isinstance(value, dict):
+        msg = f"`{name}` must be a dict of parameter values such as {{'n': 10}}; got {value!r}"
+        raise TypeError(msg)
+
+
+def fit_target(T: Target, family, direction: str, fixed, init, base, sample_kl=None) -> Fit:
+    """:func:`fit` of a recognised target; ``sample_kl`` (a :class:`._shared.SampleKL`) estimates D(data||q)
+    from samples with the entropy shared by the families of one :func:`kullback.rank`."""
     if isinstance(family, str) and family in ("gaussian", "meanfield") and T.dim == 0:
         family = "norm"  # in one dimension both are the normal family
     if isinstance(family, str) and family in ("gaussian", "meanfield"):
@@ -111,7 +132,7 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
     if T.dim:
         msg = f"`target` is {T.dim}-dimensional; fit it with family='gaussian' (full covariance) or 'meanfield' (diagonal), got {family!r}"
         raise ValueError(msg)
-    fam = _integer_params(family_of(family, fixed), T)
+    fam = _randint_bounds(family_of(family, fixed), T)
     _check_kinds(T, fam)
     if T.kind == "samples" and direction == "reverse":
         msg = (
@@ -119,6 +140,18 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
             "Fit forward (maximum likelihood) or give the target as a distribution object"
         )
         raise ValueError(msg)
+    integer = [p for p in fam.free if p.integer and p.name != "loc"]
+    if integer:  # an integer parameter: the profile over it, the others fitted at each value (._integer)
+        from ._integer import profile
+
+        fam, opt, searched = profile(T, fam, integer, lambda f: _optimise(T, f, direction, init))
+    else:
+        opt, searched = _optimise(T, fam, direction, init), None
+    return _finish(T, fam, direction, base, sample_kl, opt, searched)
+
+
+def _optimise(T: Target, fam: Family, direction: str, init) -> dict:
+    """L-BFGS-B from the start (and, in reverse, several more): every run, the best, the objective."""
     objective = Objective(T, fam, direction)
     start = _start(T, fam, init, objective)
     with _one_blas_thread():
@@ -126,19 +159,66 @@ def fit(target, family, *, direction="forward", fixed=None, init=None, base=None
         if not any(math.isfinite(r["fun"]) for r in runs):  # the start is outside the support: try around it
             runs += [_run(objective, fam, u0) for u0 in _perturbed(start)]
     best = min(runs, key=lambda r: (not math.isfinite(r["fun"]), not r["success"], r["fun"]))
-    diagnostics = _diagnostics(objective, runs, best)
+    return {"objective": objective, "start": start, "runs": runs, "best": best, "fun": best["fun"]}
+
+
+def _finish(T: Target, fam: Family, direction: str, base, sample_kl, opt: dict, searched) -> Fit:
+    """The Fit at the best run: its law, its divergence (exact or estimated), and why it is not to be trusted, if so."""
+    objective, best = opt["objective"], opt["best"]
+    diagnostics = _diagnostics(objective, opt["runs"], best)
+    if searched is not None:
+        diagnostics["integer_profile"] = searched
     if not math.isfinite(best["fun"]):
-        values = fam.values(start)
+        values = fam.values(opt["start"])
         reason = _support_reason(T, fam, values, direction, objective.last_error)
         diagnostics["method"] = "support check"
-        return Fit(fam.build(values), _as_floats(values), math.inf, direction, False, reason, fam.name, diagnostics, base)
+        return Fit(fam.build(values), _as_floats(fam, values), math.inf, direction, False, reason, fam.name, diagnostics, base)
     values = fam.values(best["u"])
     law = fam.build(values)
-    kl = _kl_at(T, fam, law, direction, base)
+    kl = _kl_at(T, fam, law, direction, base, sample_kl)
     reason = None if best["success"] else best["message"]
+    runaway = _runaway(objective, fam, best) if best["success"] else None  # else the optimiser's own reason stands
+    if runaway:
+        diagnostics["runaway"] = runaway
+        reason = (
+            f"the information lost does not rise as {runaway}: the best fit lies at the edge of {fam.name}'s domain (a limiting "
+            "law, not a member of the family); the parameters returned are where the optimiser stopped"
+        )
+    if searched is not None and searched.get("reason"):
+        reason = searched["reason"]
     if _is_inf(kl):
         reason = _support_reason(T, fam, values, direction, objective.last_error)
-    return Fit(law, _as_floats(values), kl, direction, best["success"] and not _is_inf(kl), reason, fam.name, diagnostics, base)
+    ok = best["success"] and not _is_inf(kl) and not (searched or {}).get("reason") and not runaway
+    return Fit(law, _as_floats(fam, values), kl, direction, ok, reason, fam.name, diagnostics, base)
+
+
+_PROBE = 2.0  # a step of the unconstrained parameter that multiplies a half-line parameter's distance to its end by e^2
+_FAR = 6.0  # a shape parameter e^6 ~ 400 times farther from its end than 1 (or as close) is probed with the others refitted
+
+
+def _runaway(objective, fam: Family, best: dict) -> str | None:
+    """Which parameter, if any, runs to the edge of its domain: the objective does not rise when it moves e^2 times
+    farther toward its end (the others held, then, for a shape parameter already far out, refitted), so the minimum
+    is a limit of the family (a t's df -> inf: the normal; nbinom's n -> inf with p -> 1: the Poisson).  Parameters on
+    the whole real line (loc) are not probed: their step would need a scale."""
+    u, f = np.asarray(best["u"], dtype=np.float64), best["fun"]
+    tol = 1e-10 * (1.0 + abs(f))
+    values = fam.values(u)
+    for i, (p, b) in enumerate(zip(fam.free, fam.bijections())):
+        if p.integer or not (math.isfinite(b.lo) or math.isfinite(b.hi)):
+            continue
+        out = _PROBE if u[i] > 0 or not math.isfinite(b.hi) and u[i] > -_FAR else -_PROBE  # toward the nearer end
+        v = u.copy()
+        v[i] += out
+        moved = f"`{p.name}` goes from {b.forward(u[i]):.6g} to {b.forward(v[i]):.6g}"
+        if objective(v) <= f + tol:
+            return moved
+        if p.name not in ("loc", "scale") and abs(u[i]) > _FAR and len(fam.free) > 1:
+            held = dataclasses.replace(fam, fixed={**fam.fixed, p.name: b.forward(v[i])})
+            refit = minimise(Objective(objective.target, held, objective.direction), held.unconstrained(values))
+            if refit["fun"] <= f + tol:
+                return moved + " (the others refitted)"
+    return None
 
 
 def _one_blas_thread():
@@ -179,6 +259,16 @@ def _check_kinds(T: Target, fam: Family):
             "between them is not defined (no common reference measure); pick a family of the target's kind"
         )
         raise TypeError(msg)
+    if T.kind == "samples" and fam.kind == "continuous" and T.support_kind == "discrete":
+        msg = (
+            f"`target` holds integers (dtype {T.dtype}), samples of a mass function, and {fam.name} is a density: the KL "
+            "divergence between them is not defined. Fit a discrete family (st.poisson, st.binom, ...), or cast the samples "
+            "to float to fit a density to rounded data"
+        )
+        raise TypeError(msg)
+    if T.kind == "samples" and fam.kind == "continuous" and np.all(T.x == T.x[0]):
+        msg = f"`target` holds one repeated value ({float(T.x[0])!r}) in all {T.x.shape[0]} samples: no density fits it (scale 0)"
+        raise ValueError(msg)
     if T.kind == "samples" and fam.kind == "discrete":
         frac = np.flatnonzero(T.x != np.round(T.x))
         if frac.size:
@@ -187,20 +277,17 @@ def _check_kinds(T: Target, fam: Family):
             raise TypeError(msg)
 
 
-def _integer_params(fam: Family, T: Target) -> Family:
-    """``randint``'s free bounds from the target's support; any other free integer parameter refused."""
-    free_int = [p.name for p in fam.free if p.integer and p.name != "loc"]
-    if not free_int:
+def _randint_bounds(fam: Family, T: Target) -> Family:
+    """``randint``'s free bounds from the target's support (the maximum-likelihood bounds: its range)."""
+    free = {p.name for p in fam.free}
+    if fam.name != "randint" or not free & {"low", "high"}:
         return fam
-    if fam.name == "randint" and T.dim == 0:
-        lo, hi = T.support()
-        if math.isfinite(lo) and math.isfinite(hi):
-            fixed = {"low": math.floor(lo), "high": math.floor(hi) + 1} | fam.fixed
-            return dataclasses.replace(fam, fixed=fixed)
-    names = ", ".join(f"`{n}`" for n in free_int)
-    example = ", ".join(f"{n!r}: ..." for n in free_int)
-    msg = f"{names} of {fam.name} is an integer parameter, which kb.fit does not optimise; give it in `fixed` (fixed={{{example}}})"
-    raise ValueError(msg)
+    lo, hi = T.support()
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        msg = f"`low` and `high` of randint are taken from the target's support, which is [{lo:g}, {hi:g}]; give them in `fixed`"
+        raise ValueError(msg)
+    fixed = {"low": math.floor(lo), "high": math.floor(hi) + 1} | fam.fixed
+    return dataclasses.replace(fam, fixed=fixed)
 
 
 # ---------------------------------------------------------------- starts
@@ -213,12 +300,17 @@ def _start(T: Target, fam: Family, init, objective) -> np.ndarray:
         values.update(_scipy_fit(T, fam) or {})
         if not math.isfinite(objective(fam.unconstrained({**fam.fixed, **values}))):
             values = _covering(T, fam, values)
+        values = _tightest(T, fam, values, objective)
     if init:
         names = [p.name for p in fam.params]
         unknown = [k for k in init if k not in names]
         if unknown:
             msg = f"`init` names {unknown}, not parameters of {fam.name}; its parameters are {names}"
             raise ValueError(msg)
+        for p in fam.params:
+            if p.name in init and not p.contains(init[p.name]):
+                msg = f"`init` gives {p.name} = {init[p.name]!r}, outside the domain of {fam.name}'s `{p.name}` ({_domain(p)}); start inside it"
+                raise ValueError(msg)
         values.update({k: float(v) for k, v in init.items()})
     for p in fam.free:
         if not p.contains(values.get(p.name, math.nan)) or values[p.name] in (p.lo, p.hi):
@@ -284,6 +376,10 @@ def _covering(T: Target, fam: Family, values: dict) -> dict:
     except Exception:  # noqa: BLE001 - values scipy refuses: the generic starts take over
         return values
     width = (hi - lo) if math.isfinite(hi - lo) and hi > lo else 1.0
+    if not qhi > qlo:  # a start so narrow that its support is one float (scipy's beta fit to 10^5 gumbel_l points):
+        # its shapes are as degenerate (a = 1e8); start from the domains' middles, spread over the data
+        shapes = {p.name: _inside(p) for p in fam.free if p.name not in ("loc", "scale")}
+        return _spanning(fam, {**values, **shapes}, lo, hi, width) if {"loc", "scale"} <= names else values
     if "loc" in names and math.isfinite(qlo) and math.isfinite(lo) and qlo > lo - 1e-3 * width:
         shift = qlo - lo + 1e-3 * width
         values["loc"] -= shift
@@ -291,6 +387,48 @@ def _covering(T: Target, fam: Family, values: dict) -> dict:
     if "scale" in names and math.isfinite(qhi) and math.isfinite(hi) and qhi < hi + 1e-3 * width and math.isfinite(qlo):
         values["scale"] *= (hi + 1e-3 * width - qlo) / (qhi - qlo)
     return values
+
+
+_EDGE = 1e-6  # a start's support edge put this fraction of the data's range beyond the data
+
+
+def _tightest(T: Target, fam: Family, values: dict, objective) -> dict:
+    """The start, or one with q's support edge moved to just beyond the data (loc; loc and scale where both ends are
+    finite), whichever has the lower objective: where the maximum-likelihood fit sits on the edge (a Pareto's or a
+    shifted exponential's loc + scale = min x), a start fitted to quantiles stops short of it, and L-BFGS-B, whose
+    steps past the edge meet an infinite objective, may not get there (a Pareto at n = 10^5: 0.373 nats instead of 0.237)."""
+    names = {p.name for p in fam.free}
+    if "loc" not in names:
+        return values
+    lo, hi = T.support()
+    width = (hi - lo) if math.isfinite(hi - lo) and hi > lo else 1.0
+    try:
+        with _quiet():
+            qlo, qhi = (float(v) for v in fam.build({**fam.fixed, **values}).support())
+    except Exception:  # noqa: BLE001 - values scipy refuses: keep the start
+        return values
+    cands = [values]
+    if math.isfinite(qlo) and qlo < lo - _EDGE * width:
+        cands.append({**values, "loc": values["loc"] + (lo - _EDGE * width - qlo)})
+    if math.isfinite(qhi) and qhi > hi + _EDGE * width and not math.isfinite(qlo):
+        cands.append({**values, "loc": values["loc"] - (qhi - hi - _EDGE * width)})
+    if math.isfinite(qlo) and math.isfinite(qhi) and "scale" in names:
+        cands.append(_spanning(fam, values, lo, hi, width, _EDGE))
+    scored = [(objective(fam.unconstrained({**fam.fixed, **v})), i) for i, v in enumerate(cands)]
+    return cands[min(scored, key=lambda t: (not math.isfinite(t[0]), t[0], t[1]))[1]]
+
+
+def _spanning(fam: Family, values: dict, lo: float, hi: float, width: float, margin: float = 1e-3) -> dict:
+    """loc and scale that stretch the standard law's support [a, b] (the shapes as given) over [lo, hi], a margin beside."""
+    try:
+        with _quiet():
+            a, b = (float(v) for v in fam.build({**fam.fixed, **values, "loc": 0.0, "scale": 1.0}).support())
+    except Exception:  # noqa: BLE001 - shapes scipy refuses: the generic starts take over
+        return values
+    if not (math.isfinite(a) and math.isfinite(b) and b > a and math.isfinite(lo) and math.isfinite(hi)):
+        return values
+    scale = (hi - lo + 2 * margin * width) / (b - a)
+    return {**values, "scale": scale, "loc": lo - margin * width - a * scale}
 
 
 def _starts(T: Target, fam: Family, start: np.ndarray, direction: str) -> list:
@@ -329,8 +467,8 @@ def _perturbed(u: np.ndarray) -> list:
 
 def _run(objective, fam, u0) -> dict:
     r = minimise(objective, u0)
-    r["start"] = _as_floats(fam.values(u0))
-    r["params"] = _as_floats(fam.values(r["u"]))
+    r["start"] = _as_floats(fam, fam.values(u0))
+    r["params"] = _as_floats(fam, fam.values(r["u"]))
     return r
 
 
@@ -354,13 +492,15 @@ def _diagnostics(objective: Objective, runs: list, best: dict) -> dict:
     }
 
 
-def _kl_at(T: Target, fam: Family, law, direction: str, base):
+def _kl_at(T: Target, fam: Family, law, direction: str, base, sample_kl=None):
     """The divergence at the fit: exact for a law, an Estimate (with the k/n optimism added) from samples."""
     from ..estimation._dispatch import estimate_kl
 
     if T.kind == "distribution":
         return exact_kl(T, law, direction, base)
-    return shifted(estimate_kl(T.x, law), len(fam.free), T.x.shape[0], base)
+    shared = sample_kl is not None and fam.kind == "continuous" and T.support_kind == "continuous"
+    est = sample_kl.estimate(law) if shared else estimate_kl(T.x, law)
+    return shifted(est, len(fam.free), T.x.shape[0], base)
 
 
 def exact_kl(T: Target, law, direction: str, base) -> float:
@@ -393,8 +533,10 @@ def _is_inf(kl) -> bool:
     return math.isinf(float(kl))
 
 
-def _as_floats(values: dict) -> dict:
-    return {k: (int(v) if float(v).is_integer() and k in ("n", "total_count", "low", "high") else float(v)) for k, v in values.items()}
+def _as_floats(fam: Family, values: dict) -> dict:
+    """The parameters as Python numbers: integers for the family's integer parameters (a mass function's loc too)."""
+    integer = {p.name for p in fam.params if p.integer}
+    return {k: (int(v) if k in integer and float(v).is_integer() else float(v)) for k, v in values.items()}
 
 
 def _support_reason(T: Target, fam: Family, values: dict, direction: str, error) -> str:

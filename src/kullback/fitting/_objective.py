@@ -174,5 +174,8 @@ def minimise(objective: Objective, u0: np.ndarray) -> dict:
     if ok:
         message = "converged" + (" on the edge of the support" if edge else "")
     else:
-        message = f"{res.message} (gradient norm {g:.3g} at the end)"
+        message = (
+            f"L-BFGS-B stopped before the gradient vanished ({res.message.strip()}; gradient norm {g:.3g}): the objective is flat "
+            "there or the parameters run to a limit of the family; try `init=` nearer the optimum, or another family"
+        )
     return {"u": np.asarray(res.x), "fun": f, "success": ok, "nit": int(res.nit), "grad_norm": g, "message": message, "edge": edge}

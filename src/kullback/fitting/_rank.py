@@ -3,7 +3,9 @@
 From samples the divergences D(data||q_i) share the data's entropy, so their differences are
 differences of cross-entropies, mean(log q_best(x) - log q_i(x)) + (k_i - k_best)/n, computed on
 the same points: the gap's interval is paired (per-point variance of the log-ratio), much narrower
-than the two divergences' intervals, and says whether the data resolve the order.
+than the two divergences' intervals, and says whether the data resolve the order.  The data's
+entropy (a nearest-neighbour search on continuous samples) is computed once per ranking and shared
+by every family's estimate (:mod:`._shared`): each estimate is the one :func:`kullback.fit` gives.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import warnings
 import numpy as np
 
 from .._warnings import AccuracyWarning
-from ._fit import _check_direction, fit
+from ._fit import _check_base, _check_direction, fit_target
 from ._result import Fit, Ranking
+from ._shared import SampleKL
+from ._target import target_of
 
 __all__ = ["rank"]
 
@@ -56,10 +60,16 @@ def rank(target, families, *, direction="forward", base=None) -> Ranking:
     [('poisson', 0.0902), ('randint', 0.1367), ('binom', 0.4273)]
     """
     direction = _check_direction(direction)
-    fits = [_fit_one(target, fam, direction, base) for fam in _pairs(families)]
+    _check_base(base)
+    T = target_of(target)  # a target that is not one is refused here, not ranked as inf for every family
+    shared = SampleKL(T.x) if T.kind == "samples" and T.dim == 0 else None  # the data's entropy, searched once
+    fits = [_fit_one(T, fam, direction, base, shared) for fam in _pairs(families)]
+    if not fits:
+        msg = "`families` is empty; give the families to rank, e.g. [st.norm, st.gamma, (st.binom, {'n': 10})]"
+        raise ValueError(msg)
     order = sorted(range(len(fits)), key=lambda i: (math.isnan(_value(fits[i])), _value(fits[i])))
     fits = [fits[i] for i in order]
-    x = _samples(target)
+    x = T.x if T.kind == "samples" else None
     rows = [_row(i + 1, f, fits[0], x) for i, f in enumerate(fits)]
     return Ranking(rows, fits, direction, _CONFIDENCE)
 
@@ -78,10 +88,10 @@ def _pairs(families):
             yield f, None
 
 
-def _fit_one(target, pair, direction, base) -> Fit:
+def _fit_one(T, pair, direction, base, shared) -> Fit:
     family, fixed = pair
     try:
-        return fit(target, family, direction=direction, fixed=fixed, base=base)
+        return fit_target(T, family, direction, fixed, None, base, shared)
     except (TypeError, ValueError) as exc:
         name = getattr(family, "name", None) or getattr(family, "__name__", None) or str(family)
         diagnostics = {"method": "not fitted", "error": f"{type(exc).__name__}: {exc}"}
@@ -90,15 +100,6 @@ def _fit_one(target, pair, direction, base) -> Fit:
 
 def _value(f: Fit) -> float:
     return float(f.kl)
-
-
-def _samples(target):
-    from .. import distributions
-
-    if distributions.is_distribution(target):
-        return None
-    x = np.asarray(target.detach().cpu().numpy() if hasattr(target, "detach") else target, dtype=np.float64)
-    return x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else x
 
 
 def _row(i: int, f: Fit, best: Fit, x) -> dict:

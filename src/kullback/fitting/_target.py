@@ -31,6 +31,7 @@ class Target:
     dim: int  # 0 for univariate, d for (n, d) samples or a d-dimensional law
     points: np.ndarray
     weights: np.ndarray
+    dtype: Any = None  # the samples' own dtype (integers: a mass function's)
 
     @property
     def mean(self) -> float:
@@ -119,5 +120,5 @@ def _samples(x) -> Target:
     kind = "discrete" if arr.dtype.kind in "biu" else "continuous"
     xf = arr.astype(np.float64)
     if arr.ndim == 2:
-        return Target("samples", None, xf, kind, arr.shape[1], np.zeros(1), np.ones(1))
-    return Target("samples", None, xf, kind, 0, xf, np.full(xf.size, 1.0 / xf.size))
+        return Target("samples", None, xf, kind, arr.shape[1], np.zeros(1), np.ones(1), arr.dtype)
+    return Target("samples", None, xf, kind, 0, xf, np.full(xf.size, 1.0 / xf.size), arr.dtype)
