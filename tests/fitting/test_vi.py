@@ -157,6 +157,19 @@ def test_huge_finite_log_ratios_give_no_overflow():
     assert _sd(y) == pytest.approx(1e200 * np.std(eps[:, 0] ** 2), rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_steep_walls_give_a_law_not_a_crash(seed):
+    """log p = -z^2/2 - (10 z)^40 per coordinate: about uniform on [-0.1, 0.1]^2 (sd 0.058), with walls that reach 1e59 at
+    the Laplace start's draws (the Hessian at the mode is I: it does not see the walls).  The optimiser drove a log-scale
+    to about -1e3, exp underflowed to a zero scale, and torch refused the result (a ValueError from MultivariateNormal).
+    Now the log-scales are bounded: q is a law, and the fit is either inside the box or not called good."""
+    f = kb.vi(lambda z: (-0.5 * z**2 - (10 * z) ** 40).sum(-1), 2, rng=seed)
+    lam = np.linalg.eigvalsh(f.params["cov"])
+    assert np.all(np.isfinite(lam)) and np.all(lam > 0)
+    inside = bool(np.all(np.abs(f.params["mean"]) < 0.1) and np.all(np.sqrt(lam) < 0.1))
+    assert inside or not f.converged or f.diagnostics["verdict"].startswith("do not trust")
+
+
 def test_diagnostics_record_the_run():
     f = kb.vi(BISHOP.log_prob, 2, rng=7)
     d = f.diagnostics

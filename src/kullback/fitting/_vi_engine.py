@@ -41,6 +41,10 @@ _MAX_STEPS = 10_000  # optimiser iterations in all when `steps` is None
 _MODE_STEPS = 1000  # iterations of the mode search at most
 _NEWTON = 10  # Newton steps at most after the L-BFGS mode search
 _CANDIDATES = 8  # Laplace approximations along the mode search tried as starts
+# the log-scales of q (relative to the start's) stay within +-_LOG_SCALE: a target whose log density changes by 1e59
+# across the start's draws (walls far steeper than the Laplace scale) drove one to -1e3, where exp underflows to a
+# zero scale and q is no law at all; a step past it is refused, and a fit near it (past 0.9 of it) is not converged
+_LOG_SCALE = 200.0
 _WINDOW = 5  # a stage has settled when its ELBO moved by less than 1% of its standard error over this many iterations
 
 
@@ -171,6 +175,12 @@ class Engine:
             )
             if not math.isfinite(score["elbo"]):
                 return theta, False, "the ELBO is not finite at the fit: q puts mass where log_density is -inf or NaN", score
+            if self._log_scale(theta) > 0.9 * _LOG_SCALE:
+                reason = (
+                    f"a scale of q reached e^-{_LOG_SCALE:g} or e^{_LOG_SCALE:g} times the start's: log_density changes by "
+                    "orders of magnitude more across q's draws than a Gaussian can follow (walls far steeper than its curvature at the mode)"
+                )
+                return theta, False, reason, score
             if prev is not None:
                 change, tol = score["elbo"] - prev["elbo"], max(score["elbo_se"], 1e-8 * (1 + abs(score["elbo"])))
                 if abs(change) <= tol:
@@ -198,8 +208,19 @@ class Engine:
             return float(loss.detach()), g.numpy()
 
         se = self._fixed_se(theta, noise)
-        res = self._minimise(f, theta, self.steps_left, ftol=1e-13, stage=j, settle=0.01 * se if math.isfinite(se) else 0.0)
+
+        def bounded(th):
+            # a step past the log-scale bound is refused as a NaN step is (the line search retries it smaller)
+            return (math.inf, np.full_like(th, math.nan)) if self._log_scale(th) > _LOG_SCALE else f(th)
+
+        res = self._minimise(bounded, theta, self.steps_left, ftol=1e-13, stage=j, settle=0.01 * se if math.isfinite(se) else 0.0)
         return res.x, res
+
+    def _log_scale(self, theta) -> float:
+        """The largest |log-scale| of q relative to the start's (the Gaussians' theta[d:2d]; 0 for the torch classes)."""
+        if not self.F.exact_entropy:
+            return 0.0
+        return float(np.max(np.abs(np.asarray(theta)[self.F.d : 2 * self.F.d])))
 
     def _fixed_se(self, theta, noise):
         """The Monte Carlo standard error of the fixed-draw ELBO at theta."""
