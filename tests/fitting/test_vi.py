@@ -115,9 +115,10 @@ def _eight_schools_centred(z):
     return lp + D.Normal(mu[..., None], tau[..., None]).log_prob(th).sum(-1) + D.Normal(th, SE).log_prob(Y).sum(-1)
 
 
-@pytest.mark.parametrize("seed", [6, 7, 8])
+@pytest.mark.parametrize("seed", range(5))
 def test_neal_funnel_k_hat_says_do_not_trust(seed):
-    """Neal's funnel in 10 dimensions; over seeds 5-9 k-hat was 0.68-0.94 (4000 evaluation draws)."""
+    """Neal's funnel in 10 dimensions; on 32 000 fresh draws k-hat was 0.84-1.10 over seeds 0-9 (mean-field; on the
+    4000 evaluation draws it had been 0.68-0.94 over seeds 5-9)."""
     f = kb.vi(_neal_funnel, 10, family="meanfield", normalized=True, rng=seed)
     assert f.diagnostics["k_hat"] > 0.7
     assert f.diagnostics["verdict"].startswith("do not trust")
