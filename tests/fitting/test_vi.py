@@ -67,8 +67,10 @@ def test_log_gamma_reverse_fit_against_closed_form():
     assert abs(float(f.kl) - kl_ref) < 4 * f.kl.stderr + 2e-3
     x = f.distribution.sample((100,))
     assert bool((x > 0).all())
-    # the target's left tail in y is e^(a y), heavier than q's: log w ~ a y^2 / 2, so P(w > t) ~ 1/t, a Pareto shape of 1
-    assert f.diagnostics["k_hat"] > 0.7
+    # No verdict is asserted.  The target's left tail in y is e^(a y), heavier than q's: P(w > t) ~ exp(-sqrt(2 a log t)) / t,
+    # a Pareto shape of 1 reached only asymptotically (the factor is slowly varying).  PSIS k-hat of this q (ArviZ's psislw
+    # gives the same numbers) was 2.8-3.4 at 4000 draws (one draw dominating the tail: what the old `> 0.7` rested on),
+    # 0.45-0.59 at 32 000 and 0.51-0.61 at 256 000 over seeds 0-5: no verdict holds at every seed.
 
 
 def test_log_z_bounds_for_an_unnormalised_density():
@@ -113,9 +115,10 @@ def _eight_schools_centred(z):
     return lp + D.Normal(mu[..., None], tau[..., None]).log_prob(th).sum(-1) + D.Normal(th, SE).log_prob(Y).sum(-1)
 
 
-@pytest.mark.parametrize("seed", [6, 7, 8])
+@pytest.mark.parametrize("seed", range(5))
 def test_neal_funnel_k_hat_says_do_not_trust(seed):
-    """Neal's funnel in 10 dimensions; over seeds 5-9 k-hat was 0.68-0.94 (4000 evaluation draws)."""
+    """Neal's funnel in 10 dimensions; on 32 000 fresh draws k-hat was 0.84-1.10 over seeds 0-9 (mean-field; on the
+    4000 evaluation draws it had been 0.68-0.94 over seeds 5-9)."""
     f = kb.vi(_neal_funnel, 10, family="meanfield", normalized=True, rng=seed)
     assert f.diagnostics["k_hat"] > 0.7
     assert f.diagnostics["verdict"].startswith("do not trust")
@@ -124,11 +127,48 @@ def test_neal_funnel_k_hat_says_do_not_trust(seed):
 
 def test_eight_schools_centred_leaves_the_neck_and_is_not_called_good():
     """The mode search dives into the funnel's neck (log tau -> -inf); the unit start finds the better optimum near
-    log tau = 1.8 (ELBO about -33.4 against -48.2 in the neck), and k-hat is not below 0.5 (it sits near 0.7)."""
+    log tau = 1.8 (ELBO about -33.4 against -48.2 in the neck)."""
     f = kb.vi(_eight_schools_centred, 10, family="meanfield", rng=6)
     assert f.params["mean"][1] > 1.0
     assert f.diagnostics["elbo"] > -40
-    assert f.diagnostics["k_hat"] > 0.5
+
+
+@pytest.mark.parametrize(("family", "seed"), [("gaussian", 3), ("gaussian", 4), *[("meanfield", s) for s in range(5)]])
+def test_eight_schools_verdict_is_stable_over_seeds(family, seed):
+    """The issue's funnel verdict, k-hat > 0.7, from any seed.  k-hat was computed on the 4000 evaluation draws that had
+    chosen the start and stopped the stages: on the centred eight schools (full covariance) it ranged 0.53-1.09 over
+    seeds 0-9, below 0.7 at seeds 3 (0.53), 4 (0.67) and 6 (0.65).  On 32 000 fresh draws of the returned q it was
+    0.74-0.96 (gaussian) and 0.77-1.05 (meanfield) over seeds 0-9."""
+    f = kb.vi(_eight_schools_centred, 10, family=family, rng=seed)
+    assert f.diagnostics["k_hat"] > 0.7
+    assert f.diagnostics["verdict"].startswith("do not trust")
+
+
+def test_huge_finite_log_ratios_give_no_overflow():
+    """log p finite but near -1e200 where a wide q reaches (arma11's errors grow as theta^T): the ELBO's standard error
+    squared it (an overflow RuntimeWarning, an error under -W error).  Exact: y = -1e200 (1 + eps_1^2) has mean -2e200 and
+    is a combination of the control variates, so the regression estimate is exact with standard error 0."""
+    from kullback.fitting._vi_engine import _regression_mean, _sd
+
+    eps = np.random.default_rng(0).standard_normal((4000, 3))
+    y = -1e200 * (1 + eps[:, 0] ** 2)
+    mean, se = _regression_mean(y, eps)
+    assert mean == pytest.approx(-2e200, rel=1e-12)
+    assert se < 1e-10 * 1e200
+    assert _sd(y) == pytest.approx(1e200 * np.std(eps[:, 0] ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_steep_walls_give_a_law_not_a_crash(seed):
+    """log p = -z^2/2 - (10 z)^40 per coordinate: about uniform on [-0.1, 0.1]^2 (sd 0.058), with walls that reach 1e59 at
+    the Laplace start's draws (the Hessian at the mode is I: it does not see the walls).  The optimiser drove a log-scale
+    to about -1e3, exp underflowed to a zero scale, and torch refused the result (a ValueError from MultivariateNormal).
+    Now the log-scales are bounded: q is a law, and the fit is either inside the box or not called good."""
+    f = kb.vi(lambda z: (-0.5 * z**2 - (10 * z) ** 40).sum(-1), 2, rng=seed)
+    lam = np.linalg.eigvalsh(f.params["cov"])
+    assert np.all(np.isfinite(lam)) and np.all(lam > 0)
+    inside = bool(np.all(np.abs(f.params["mean"]) < 0.1) and np.all(np.sqrt(lam) < 0.1))
+    assert inside or not f.converged or f.diagnostics["verdict"].startswith("do not trust")
 
 
 def test_diagnostics_record_the_run():

@@ -12,6 +12,8 @@
    (or at L-BFGS-B's own tolerances).
 3. Each stage's q is scored on the same S evaluation draws (fresh, independent of the fit); the
    stages stop when doubling the draws changes this ELBO by less than its standard error.
+4. The returned q is scored once more on _FINAL fresh draws, independent of every choice above:
+   the reported ELBO, k-hat, log Z and weighted moments come from these.
 
 A step at which log p or its gradient is NaN or infinite is refused: the optimiser is told the
 value is worse than the best so far (its line search then retries a smaller step), and the step is
@@ -30,11 +32,19 @@ __all__ = ["Engine"]
 
 _HALF0 = 15  # antithetic pairs in the first stage (DADVI's default M = 30), at least dim + 1
 _STAGES = 5  # the draws double at most this many times
-_EVAL = 4000  # evaluation draws: ELBO, its standard error, k-hat (at 1000, k-hat on a funnel varied 0.4-1.0 by seed)
+_EVAL = 4000  # evaluation draws: the stages' ELBO and its standard error (at 1000, k-hat on a funnel varied 0.4-1.0 by seed)
+# the verdict's draws, fresh after the fit: on the 4000 evaluation draws, which chose the start and stopped the stages,
+# k-hat on the centred eight schools ranged 0.53-1.09 over seeds 0-9 (fresh draws of the same q: 0.65-1.16 at 4000,
+# 0.76-0.98 at 16 000); PSIS needs S > 10^(1 / (1 - k)) draws for a reliable k-hat (Vehtari et al. 2024, sec. 3.2.4)
+_FINAL = 32_000  # at 32 000: see tests/fitting/test_vi.py::test_eight_schools_verdict_is_stable_over_seeds
 _MAX_STEPS = 10_000  # optimiser iterations in all when `steps` is None
 _MODE_STEPS = 1000  # iterations of the mode search at most
 _NEWTON = 10  # Newton steps at most after the L-BFGS mode search
 _CANDIDATES = 8  # Laplace approximations along the mode search tried as starts
+# the log-scales of q (relative to the start's) stay within +-_LOG_SCALE: a target whose log density changes by 1e59
+# across the start's draws (walls far steeper than the Laplace scale) drove one to -1e3, where exp underflows to a
+# zero scale and q is no law at all; a step past it is refused, and a fit near it (past 0.9 of it) is not converged
+_LOG_SCALE = 200.0
 _WINDOW = 5  # a stage has settled when its ELBO moved by less than 1% of its standard error over this many iterations
 
 
@@ -165,6 +175,12 @@ class Engine:
             )
             if not math.isfinite(score["elbo"]):
                 return theta, False, "the ELBO is not finite at the fit: q puts mass where log_density is -inf or NaN", score
+            if self._log_scale(theta) > 0.9 * _LOG_SCALE:
+                reason = (
+                    f"a scale of q reached e^-{_LOG_SCALE:g} or e^{_LOG_SCALE:g} times the start's: log_density changes by "
+                    "orders of magnitude more across q's draws than a Gaussian can follow (walls far steeper than its curvature at the mode)"
+                )
+                return theta, False, reason, score
             if prev is not None:
                 change, tol = score["elbo"] - prev["elbo"], max(score["elbo_se"], 1e-8 * (1 + abs(score["elbo"])))
                 if abs(change) <= tol:
@@ -192,8 +208,19 @@ class Engine:
             return float(loss.detach()), g.numpy()
 
         se = self._fixed_se(theta, noise)
-        res = self._minimise(f, theta, self.steps_left, ftol=1e-13, stage=j, settle=0.01 * se if math.isfinite(se) else 0.0)
+
+        def bounded(th):
+            # a step past the log-scale bound is refused as a NaN step is (the line search retries it smaller)
+            return (math.inf, np.full_like(th, math.nan)) if self._log_scale(th) > _LOG_SCALE else f(th)
+
+        res = self._minimise(bounded, theta, self.steps_left, ftol=1e-13, stage=j, settle=0.01 * se if math.isfinite(se) else 0.0)
         return res.x, res
+
+    def _log_scale(self, theta) -> float:
+        """The largest |log-scale| of q relative to the start's (the Gaussians' theta[d:2d]; 0 for the torch classes)."""
+        if not self.F.exact_entropy:
+            return 0.0
+        return float(np.max(np.abs(np.asarray(theta)[self.F.d : 2 * self.F.d])))
 
     def _fixed_se(self, theta, noise):
         """The Monte Carlo standard error of the fixed-draw ELBO at theta."""
@@ -203,7 +230,7 @@ class Engine:
             z = self.F.draw(t, noise)
             w = self.T(z, grad=False) - self.F.log_q_draws(t, noise, z)
         w = w.numpy()
-        return float(np.std(w) / math.sqrt(w.size)) if np.all(np.isfinite(w)) else math.inf
+        return _sd(w) / math.sqrt(w.size) if np.all(np.isfinite(w)) else math.inf
 
     def _noise_fit(self, half, j):
         """The stage's fixed draws: whitened antithetic normal pairs (Gaussians) or a seed (torch classes)."""
@@ -214,25 +241,30 @@ class Engine:
         e = np.linalg.solve(C, e.T).T  # now e.T @ e / half = I
         return self.torch.as_tensor(np.vstack([e, -e]), dtype=self.torch.float64)
 
-    def _noise_eval(self):
+    def _noise_eval(self, n=_EVAL):
         if not self.F.exact_entropy:
-            return (_EVAL, int(self.rng.integers(2**62)))
-        return self.torch.as_tensor(self.rng.standard_normal((_EVAL, self.T.dim)), dtype=self.torch.float64)
+            return (n, int(self.rng.integers(2**62)))
+        return self.torch.as_tensor(self.rng.standard_normal((n, self.T.dim)), dtype=self.torch.float64)
 
-    def score(self, theta):
-        """ELBO, its standard error and the log importance ratios on the evaluation draws."""
+    def final(self, theta):
+        """The score of the returned q on _FINAL fresh draws (the verdict's draws: no choice was made on them)."""
+        return self.score(theta, self._noise_eval(_FINAL))
+
+    def score(self, theta, noise=None):
+        """ELBO, its standard error and the log importance ratios on the evaluation draws (or on `noise`)."""
         torch = self.torch
+        noise = self.eval_noise if noise is None else noise
         with torch.no_grad():
             t = torch.as_tensor(theta, dtype=torch.float64)
-            z = self.F.draw(t, self.eval_noise)
-            lp = self.T(z, grad=False)
-            lw = (lp - self.F.log_q_draws(t, self.eval_noise, z)).numpy()
+            z = self.F.draw(t, noise)
+            lp = torch.cat([self.T(c, grad=False) for c in z.split(_EVAL)])  # in blocks: the target's memory is its own
+            lw = (lp - self.F.log_q_draws(t, noise, z)).numpy()
         if not np.all(np.isfinite(lw)):
             elbo, se = (math.nan if np.isnan(lw).any() else -math.inf), math.inf
         elif self.F.exact_entropy:
-            elbo, se = _regression_mean(lw, self.eval_noise.numpy())
+            elbo, se = _regression_mean(lw, noise.numpy())
         else:
-            elbo, se = float(np.mean(lw)), float(np.std(lw, ddof=1) / math.sqrt(lw.size))
+            elbo, se = float(np.mean(lw)), _sd(lw, ddof=1) / math.sqrt(lw.size)
         return {"elbo": elbo, "elbo_se": se, "log_ratios": lw, "z": z.numpy()}
 
     # -- the optimiser with refused steps -------------------------------------------------------
@@ -292,6 +324,8 @@ def _regression_mean(y, eps):
     quadratic (a Gaussian target), and never worse than the plain mean by more than O(1/n).
     """
     n, d = eps.shape
+    scale = _scale(y)  # log p can be finite and 1e200 far from the mode: its square would overflow
+    y = y / scale
     cols = [eps, eps**2 - 1]
     if d * (d - 1) // 2 + 2 * d <= n // 10:
         i, j = np.triu_indices(d, 1)
@@ -300,7 +334,19 @@ def _regression_mean(y, eps):
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
     dof = max(n - X.shape[1], 1)
-    return float(beta[0]), float(math.sqrt(resid @ resid / dof / n))
+    return float(beta[0] * scale), float(math.sqrt(resid @ resid / dof / n) * scale)
+
+
+def _scale(y):
+    """The largest magnitude of y (1 where y is all 0): dividing by it keeps y's squares finite."""
+    top = float(np.max(np.abs(y)))
+    return top if top > 0 else 1.0
+
+
+def _sd(w, ddof=0):
+    """The standard deviation of finite w without overflow in its squares (log p may be -1e200 at a finite point)."""
+    scale = _scale(w)
+    return float(np.std(w / scale, ddof=ddof) * scale)
 
 
 def _inverse_precision(P):
