@@ -134,10 +134,10 @@ def main(argv=None):
         lo0, hi0 = kl_bounds(P, Q, projections=False, pieces=0)
         assert lo <= truth + 5 * se + 1e-9 * max(1, truth) and hi >= truth - 5 * se - 1e-9 * max(1, truth), (name, lo, hi, truth)
         ref = f"{truth:.4f}" if d == 1 else f"{truth:.4f} ± {se:.4f}"
-        row = f"| {name} | {d} | {len(P[0])}, {len(Q[0])} | {ref} | {lo:.4f} | {hi:.4f} | **{(hi - lo) / truth:.3f}** | {(hi0 - lo0) / truth:.3f} |"
+        row = f"| {name} | {d} | {len(P[0])}, {len(Q[0])} | {ref} | {lo:.4f} | {hi:.4f} | **{(hi - lo) / truth:.2g}** | {(hi0 - lo0) / truth:.2g} |"
         if before:
             blo, bhi = before(P, Q)
-            row += f" {(bhi - blo) / truth:.3f} |"
+            row += f" {(bhi - blo) / truth:.2g} |"
         lines.append(row + f" {1000 * sec:.0f} |")
         ratios.setdefault(d, []).append((hi - lo) / truth)
         print(lines[-1], flush=True)

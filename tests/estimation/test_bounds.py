@@ -141,5 +141,3 @@ def test_bad_inputs():
         kl_bounds((np.ones(1), np.zeros((1, 2)), np.array([[[1.0, 2.0], [2.0, 1.0]]])), st.multivariate_normal([0, 0]))
     with pytest.raises(TypeError, match="Gaussian mixture"):
         kl_bounds([0.5, 0.5], st.norm())
-
-

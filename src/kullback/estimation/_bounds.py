@@ -146,7 +146,7 @@ def kl_bounds(p, q, *, base=None, projections=True, pieces=None) -> tuple[float,
     if lower > upper and lower - upper <= 1e-9 * max(1.0, upper):
         upper = lower  # rounding: the bounds meet for single Gaussians
     scale = 1.0 if base is None else math.log(base)
-    return lower / scale, upper / scale
+    return float(lower / scale), float(upper / scale)
 
 
 def _closed_forms(wf, mf, sf, wg, mg, sg):

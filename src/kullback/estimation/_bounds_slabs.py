@@ -223,6 +223,7 @@ class Prepared:
         self.mPm = np.einsum("aji,ai->aj", Pm, mf)
         self.pm = mf @ T[1].T
         self.Pm = Pm
+
         # Gaussian products f_a e^(l): l = log f_b, log g_b, log f_b - q_a^f, log g_b - q_a^g  -> (A, 2A + 2B)
         def per_a(q, r):
             return [np.broadcast_to(q[i][None], (A,) + q[i].shape) - r[i][:, None] for i in range(3)]
@@ -239,7 +240,9 @@ class Prepared:
         lam_ok = np.where(self.ok[..., None, None], lam, np.eye(d))
         self.cov = np.linalg.inv(lam_ok)
         self.mean = np.einsum("ajik,ajk->aji", self.cov, eta)
-        self.total = cl + ca[:, None] + 0.5 * np.einsum("aji,aji->aj", eta, self.mean) + 0.5 * d * _LOG2PI - 0.5 * np.linalg.slogdet(lam_ok)[1]
+        self.total = (
+            cl + ca[:, None] + 0.5 * np.einsum("aji,aji->aj", eta, self.mean) + 0.5 * d * _LOG2PI - 0.5 * np.linalg.slogdet(lam_ok)[1]
+        )
         kappas = [np.linalg.cond(sf).max(), np.linalg.cond(sg).max()]
         if self.ok.any():
             kappas.append(float((ev[..., -1] / ev[..., 0])[self.ok].max()))
