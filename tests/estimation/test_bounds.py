@@ -112,13 +112,14 @@ def test_lower_le_upper(k1, k2, d, seed):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_projection_lower_bound_below_upper_and_improves(seed):
-    """The projection bound never passes the upper bound and never lowers the closed-form lower bound."""
+def test_slabs_never_loosen_the_whole_space_bounds(seed):
+    """The slab refinement only takes a larger lower and a smaller upper bound (max/min of valid bounds)."""
     rng = np.random.default_rng(100 + seed)
     P, Q = _random_mixture(rng, 3, 1 + seed % 4), _random_mixture(rng, 2, 1 + seed % 4)
     lo0, hi0 = kl_bounds(P, Q, projections=False)
     lo, hi = kl_bounds(P, Q)
-    assert lo0 <= lo <= hi == hi0
+    assert lo0 <= lo <= hi <= hi0
+    assert hi - lo < hi0 - lo0
 
 
 def test_identical_mixtures_have_lower_bound_zero():
@@ -140,30 +141,3 @@ def test_bad_inputs():
         kl_bounds((np.ones(1), np.zeros((1, 2)), np.array([[[1.0, 2.0], [2.0, 1.0]]])), st.multivariate_normal([0, 0]))
     with pytest.raises(TypeError, match="Gaussian mixture"):
         kl_bounds([0.5, 0.5], st.norm())
-
-
-def _random_1d(rng, k):
-    return rng.dirichlet(np.ones(k)), rng.normal(size=k) * 2, rng.uniform(0.1, 2, k) ** 2
-
-
-@pytest.mark.fuzz
-@given(hs.integers(1, 4), hs.integers(1, 4), hs.integers(0, 2**32 - 1))
-def test_piecewise_1d_bounds_bracket_quadrature_and_are_tight(k1, k2, seed):
-    """Issue 21, item 8: in d = 1 the piecewise bounds (Nielsen & Sun 2016, sec. 2) bracket the 1e-10 quadrature
-    of kullback's 1-D mixture views and their gap falls below the truth (it was up to 2.8x the truth)."""
-    rng = np.random.default_rng(seed)
-    P, Q = _random_1d(rng, k1), _random_1d(rng, k2)
-    sp = st.Mixture([st.Normal(mu=m, sigma=math.sqrt(v)) for m, v in zip(P[1], P[2])], weights=P[0])
-    sq = st.Mixture([st.Normal(mu=m, sigma=math.sqrt(v)) for m, v in zip(Q[1], Q[2])], weights=Q[0])
-    exact, err = quad_kl(mixture_view(sp), mixture_view(sq), 1e-10)
-    lo, hi = kl_bounds(P, Q, projections=False, pieces=2**14)
-    assert lo <= exact + err + 1e-9 * max(1.0, exact) and hi >= exact - err - 1e-9 * max(1.0, exact)
-    assert hi - lo <= max(exact, 1e-3)
-
-
-def test_more_pieces_tighten():
-    """The option trades time for tightness: the gap shrinks about as 1/pieces (0.13 -> 0.008 of the truth)."""
-    rng = np.random.default_rng(5)
-    P, Q = _random_1d(rng, 3), _random_1d(rng, 2)
-    gaps = [np.subtract(*kl_bounds(P, Q, projections=False, pieces=n)[::-1]) for n in (0, 1024, 16384)]
-    assert gaps[0] > gaps[1] > 8 * gaps[2] > 0
