@@ -81,3 +81,29 @@ def test_mixed_type_csv_column_reported(files, capsys):
     pd.DataFrame({"x": ["1.5", "oops"] * 1000, "c": list("ab") * 1000}).to_csv(files / "mixed.csv", index=False)
     assert main(["compare", str(files / "ref.csv"), str(files / "mixed.csv")]) in (0, 1)
     assert "type mismatch" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_only_on_a_terminal_and_only_when_slow(files, capsys, monkeypatch):
+    """A slow read on a terminal shows the elapsed time on stderr; a pipe (capsys) never sees it."""
+    import time
+
+    import kullback.data as data
+
+    real = data.compare
+    monkeypatch.setattr(data, "compare", lambda *a, **k: time.sleep(1.6) or real(*a, **k))
+    assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
+    assert "elapsed" not in capsys.readouterr().err  # not a terminal
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
+    assert "s elapsed" in term.getvalue() and term.getvalue().endswith("\r\033[K")
+    monkeypatch.setattr(data, "compare", real)  # fast: nothing drawn even on a terminal
+    term2 = _Terminal()
+    monkeypatch.setattr("sys.stderr", term2)
+    assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
+    assert "elapsed" not in term2.getvalue()

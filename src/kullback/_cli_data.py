@@ -92,10 +92,48 @@ def _exists(path) -> bool:
     return bool(glob.glob(path)) if any(ch in path for ch in "*?[") else os.path.exists(path)
 
 
-def _status(text):
-    """A one-line progress message on stderr, only where stderr is a terminal (cleared by an empty text)."""
-    if sys.stderr.isatty():
-        print(f"\r\033[K{text}", end="" if text else "\r", file=sys.stderr, flush=True)
+_SHOW_AFTER = 1.0  # seconds of reading before the progress line appears
+
+
+class _Progress:
+    """A progress line on stderr, only where stderr is a terminal and only once the work has taken more than
+    ``_SHOW_AFTER`` seconds (a spinner, the step and the time elapsed; never in pipes or tests)."""
+
+    def __init__(self):
+        self.text, self.thread, self.stop = "", None, None
+
+    def set(self, text) -> None:
+        import threading
+        import time
+
+        if not text:
+            return self.clear()
+        self.text = text
+        if self.thread is None and sys.stderr.isatty():
+            self.stop, start = threading.Event(), time.monotonic()
+            self.thread = threading.Thread(target=self._draw, args=(start,), daemon=True)
+            self.thread.start()
+
+    def _draw(self, start) -> None:
+        import time
+
+        frames, i = "|/-\\", 0
+        if self.stop.wait(_SHOW_AFTER):
+            return
+        while not self.stop.wait(0.2):
+            i += 1
+            print(f"\r\033[K{frames[i % 4]} {self.text} {time.monotonic() - start:.0f} s elapsed", end="", file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            self.thread = None
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+_progress = _Progress()
+_status = _progress.set
 
 
 def _fail(code, msg):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ._exact import EdgeCounter, find_edges
 from ._read import Column, DataError, is_dask, read_columns
 
 __all__ = ["ColumnProfile", "Profile", "profile", "SCHEMA_VERSION", "MAX_CATEGORIES"]
@@ -315,19 +316,20 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
     base = dict(name=col.name, kind=col.kind, dtype=col.dtype, n=col.n, missing=col.missing)
     like = bins if isinstance(bins, ColumnProfile) else None
     if col.kind in _BINNED:
-        srt = None
         if like is not None and like.kind == col.kind and like.edges:
             edges, layout = like.edges, like.layout
         elif like is None and not isinstance(bins, (int, str)):
             edges, layout = tuple(bins), "edges"
-        else:
-            edges, layout, srt = choose_edges(col.values, "auto" if like is not None else bins, col.kind)
+        else:  # exact order statistics without sorting the column (the edges and counts of choose_edges)
+            edges, layout, counts = find_edges(lambda: iter([col.values]), col.kind, "auto" if like is not None else bins)
+            base["layout"] = layout
+            if not edges:  # only NaN / inf: no finite value to place edges on
+                return ColumnProfile(**base, edges=(), **counts, notes=("no finite value",))
+            return ColumnProfile(**base, edges=edges, **counts)
         base["layout"] = layout
-        if not edges:  # only NaN / inf: no finite value to place edges on
-            counts = count_on_edges(col.values, (0.0, 0.0), col.kind)
-            counts["counts"] = ()
-            return ColumnProfile(**base, edges=(), **counts, notes=("no finite value",))
-        return ColumnProfile(**base, edges=edges, **count_on_edges(col.values, edges, col.kind, srt))
+        counter = EdgeCounter(edges, col.kind)
+        counter.add(col.values)
+        return ColumnProfile(**base, edges=edges, **counter.result())
     if col.kind in {"categorical", "boolean"}:
         labels, counts = col.values
         labels, counts, other = _top(list(labels), counts.tolist(), max_categories)
