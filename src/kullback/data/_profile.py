@@ -311,6 +311,11 @@ def count_on_edges(values: np.ndarray, edges, kind: str, sorted_finite=None) -> 
     return out
 
 
+def _passes(col: Column):
+    """A pass over a binned column's values: the one array, or a long Parquet column's batches (``_read.Batches``)."""
+    return col.values if callable(col.values) else lambda: iter([col.values])
+
+
 def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
     """The profile of one read column; ``bins`` an int, "auto", a sequence of edges or a ColumnProfile."""
     base = dict(name=col.name, kind=col.kind, dtype=col.dtype, n=col.n, missing=col.missing)
@@ -321,14 +326,15 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
         elif like is None and not isinstance(bins, (int, str)):
             edges, layout = tuple(bins), "edges"
         else:  # exact order statistics without sorting the column (the edges and counts of choose_edges)
-            edges, layout, counts = find_edges(lambda: iter([col.values]), col.kind, "auto" if like is not None else bins)
+            edges, layout, counts = find_edges(_passes(col), col.kind, "auto" if like is not None else bins)
             base["layout"] = layout
             if not edges:  # only NaN / inf: no finite value to place edges on
                 return ColumnProfile(**base, edges=(), **counts, notes=("no finite value",))
             return ColumnProfile(**base, edges=edges, **counts)
         base["layout"] = layout
         counter = EdgeCounter(edges, col.kind)
-        counter.add(col.values)
+        for batch in _passes(col)():
+            counter.add(batch)
         return ColumnProfile(**base, edges=edges, **counter.result())
     if col.kind in {"categorical", "boolean"}:
         labels, counts = col.values

@@ -29,7 +29,7 @@ class Column:
     name: str
     kind: str  # numeric | datetime | boolean | categorical | null
     dtype: str
-    values: object  # numeric: float64 array; datetime: int64 ns; boolean/categorical: (labels, counts)
+    values: object  # numeric: float64 array (a long Parquet column: Batches); datetime: int64 ns; boolean/categorical: (labels, counts)
     n: int
     missing: int
 
@@ -47,7 +47,7 @@ def _is_path(data) -> bool:
 def _scan_path(path):
     """A lazy frame over a CSV or Parquet file, or a glob of them (Polars; pandas if Polars is absent)."""
     path = os.fspath(path)
-    files = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
+    files = _files(path)
     if not files or not all(os.path.isfile(f) for f in files):
         msg = f"no file matches {path!r}; give a CSV or Parquet file, or a glob such as 'data/*.parquet'"
         raise DataError(msg)
@@ -123,8 +123,8 @@ def read_columns(data, columns=None):
     names = list(schema) if columns is None else [c for c in columns if c in schema]
     absent = [] if columns is None else [c for c in columns if c not in schema]
     if _is_parquet(data):
-        # Parquet reads one column without the others: one column in memory at a time
-        return _one_by_one(f, names, schema, where), absent
+        # Parquet reads one column without the others: one column in memory at a time, or in batches where long
+        return _one_by_one(f, names, schema, where, _files(os.fspath(data))), absent
     eager = _collect(f, names, where)
     return (_column(eager[c], c, schema[c]) for c in names), absent
 
@@ -144,9 +144,60 @@ def _collect(f, names, where):
         raise DataError(msg) from None
 
 
-def _one_by_one(f, names, schema, where):
+def _files(path: str) -> list[str]:
+    return sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
+
+
+def _one_by_one(f, names, schema, where, files):
     for c in names:
-        yield _column(_collect(f, [c], where)[c], c, schema[c])
+        col = _batched(files, c, schema[c]) if _kind(schema[c]) == "numeric" else None
+        yield col if col is not None else _column(_collect(f, [c], where)[c], c, schema[c])
+
+
+# A numeric Parquet column of more rows than this is read in batches of BATCH_ROWS rows, never whole: its edges
+# (kullback.data._exact, a few passes) and counts need bounded memory, so 10^8 rows profile as 10^6 do.
+STREAM_ROWS = 1 << 25
+BATCH_ROWS = 1 << 20
+
+
+class Batches:
+    """A numeric column read in batches: calling it starts a new pass, an iterator of float64 arrays of its
+    non-missing values (``find_edges`` takes this; ``EdgeCounter.add`` each array)."""
+
+    def __init__(self, files, name):
+        self.files, self.name = files, name
+
+    def __call__(self):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        for fn in self.files:
+            for b in pq.ParquetFile(fn).iter_batches(batch_size=BATCH_ROWS, columns=[self.name]):
+                a = b.column(0).drop_null()
+                yield np.asarray(pc.cast(a, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _batched(files, name, dtype) -> Column | None:
+    """The column as :class:`Batches` where it is long and the files' metadata give its rows and nulls, else None."""
+    try:
+        import pyarrow.parquet as pq
+
+        n = missing = 0
+        for fn in files:
+            meta = pq.ParquetFile(fn).metadata
+            j = [meta.schema.column(i).path for i in range(meta.num_columns)].index(name)
+            n += meta.num_rows
+            for g in range(meta.num_row_groups):
+                st = meta.row_group(g).column(j).statistics
+                if st is None or not st.has_null_count:
+                    return None
+                missing += st.null_count
+    except Exception:  # no pyarrow, a nested column, unreadable metadata: read it whole (errors reported there)
+        return None
+    if n <= STREAM_ROWS or missing == n:
+        return None
+    return Column(name, "numeric", str(dtype), Batches(files, name), n, missing)
 
 
 def _column(s, name, dtype) -> Column:
