@@ -149,8 +149,9 @@ def _files(path: str) -> list[str]:
 
 
 def _one_by_one(f, names, schema, where, files):
+    metas = _long_metadata(files)  # read once for all columns (a wide file's footer is large)
     for c in names:
-        col = _batched(files, c, schema[c]) if _kind(schema[c]) == "numeric" else None
+        col = _batched(metas, files, c, schema[c]) if metas and _kind(schema[c]) == "numeric" else None
         yield col if col is not None else _column(_collect(f, [c], where)[c], c, schema[c])
 
 
@@ -178,24 +179,33 @@ class Batches:
                 yield np.asarray(pc.cast(a, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _batched(files, name, dtype) -> Column | None:
-    """The column as :class:`Batches` where it is long and the files' metadata give its rows and nulls, else None."""
+def _long_metadata(files):
+    """The files' Parquet metadata where their rows exceed STREAM_ROWS, else None (also without pyarrow or on an
+    unreadable footer: the columns are then read whole, and errors reported there)."""
     try:
         import pyarrow.parquet as pq
 
-        n = missing = 0
-        for fn in files:
-            meta = pq.ParquetFile(fn).metadata
-            j = [meta.schema.column(i).path for i in range(meta.num_columns)].index(name)
-            n += meta.num_rows
-            for g in range(meta.num_row_groups):
-                st = meta.row_group(g).column(j).statistics
-                if st is None or not st.has_null_count:
-                    return None
-                missing += st.null_count
-    except Exception:  # no pyarrow, a nested column, unreadable metadata: read it whole (errors reported there)
+        metas = [pq.ParquetFile(fn).metadata for fn in files]
+    except Exception:
         return None
-    if n <= STREAM_ROWS or missing == n:
+    return metas if sum(m.num_rows for m in metas) > STREAM_ROWS else None
+
+
+def _batched(metas, files, name, dtype) -> Column | None:
+    """The column as :class:`Batches` where the files' metadata give its nulls, else None (read it whole)."""
+    n = missing = 0
+    for meta in metas:
+        paths = [meta.schema.column(i).path for i in range(meta.num_columns)]
+        if name not in paths:  # a nested column (its leaves have dotted paths)
+            return None
+        j = paths.index(name)
+        n += meta.num_rows
+        for g in range(meta.num_row_groups):
+            st = meta.row_group(g).column(j).statistics
+            if st is None or not st.has_null_count:
+                return None
+            missing += st.null_count
+    if missing == n:
         return None
     return Column(name, "numeric", str(dtype), Batches(files, name), n, missing)
 
