@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._profile import ColumnProfile, Profile, choose_edges, profile
+from ._exact import find_edges
+from ._profile import ColumnProfile, Profile, profile
 from ._read import read_columns
 
 __all__ = ["profile_dask"]
@@ -45,7 +46,7 @@ def _layout(parts, columns, bins, compute):
             pooled[name] = (kind, min(a, lo), max(b, hi), [*xs, sample])
     layout = {}
     for name, (kind, lo, hi, samples) in pooled.items():
-        edges, kind_of_layout, _ = choose_edges(np.concatenate(samples), bins, kind)
+        edges, kind_of_layout, _ = find_edges(lambda samples=samples: iter(samples), kind, bins)  # the rule of one process
         edges = list(edges)
         edges[0], edges[-1] = min(edges[0], lo), max(edges[-1], hi)  # the exact range, not the sample's
         cast = int if kind == "datetime" else float

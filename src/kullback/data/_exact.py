@@ -138,7 +138,7 @@ class _Target:
 
 
 class EdgeFinder:
-    """The edges of one column chosen from the reference as ``choose_edges`` does, fed in passes of batches.
+    """The edges of one column chosen from the reference as sorting the column would (``choose_edges`` in tests/data/test_streaming.py), fed in passes of batches.
 
     ``first(x)`` on every batch (non-missing values), then ``plan()``; while ``needs_pass()``:
     ``feed(x)`` on every batch again and ``end_pass()``.  ``result()``: (edges, layout, counts dict)."""
@@ -328,7 +328,7 @@ class EdgeFinder:
 
     # ------------------------------------------------ result
     def result(self):
-        """(edges, layout, counts): the edges as choose_edges gives them and the reference's exact counts."""
+        """(edges, layout, counts): the edges as sorting the column gives them and the reference's exact counts."""
         special = {"nan": self.nan, "posinf": self.posinf, "neginf": self.neginf} if self.kind == "numeric" else {}
         if self.n == 0:
             return (), "quantile", special

@@ -33,7 +33,6 @@ __all__ = ["ColumnProfile", "Profile", "profile", "SCHEMA_VERSION", "MAX_CATEGOR
 
 SCHEMA_VERSION = 1
 MAX_CATEGORIES = 1000
-_AUTO_BINS = 10
 _BINNED = ("numeric", "datetime")
 _SPECIAL = ("underflow", "overflow", "nan", "posinf", "neginf")
 
@@ -254,63 +253,6 @@ def _top(labels, counts, k):
 # ---------------------------------------------------------------- counting one column
 
 
-def _auto_bins(n: int) -> int:
-    """bins="auto": 10 quantile bins (deciles, the drift convention), fewer so that each expects >= 5 rows."""
-    return max(2, min(_AUTO_BINS, n // 5))
-
-
-def choose_edges(values: np.ndarray, bins, kind: str) -> tuple[tuple, str, np.ndarray]:
-    """Edges from the reference's finite values, the layout (quantiles, or midpoints between few distinct
-    values), and those finite values sorted (to count them on the edges without a second pass)."""
-    finite = values[np.isfinite(values)] if kind == "numeric" else values
-    if finite.size == 0:
-        return (), "quantile", finite
-    B = _auto_bins(finite.size) if bins == "auto" else int(bins)
-    finite = np.sort(finite)  # one sort gives the distinct values and fast quantiles
-    distinct = finite[np.r_[True, finite[1:] != finite[:-1]]]
-    if distinct.size <= (max(B, _AUTO_BINS) if bins == "auto" else B):  # a bin per value
-        if kind == "datetime":
-            mids = distinct[:-1] + (distinct[1:] - distinct[:-1]) // 2 + 1  # integer ns: value i in bin i
-        else:
-            mids = distinct[:-1] + (distinct[1:] - distinct[:-1]) / 2
-        edges = np.concatenate([distinct[:1], mids, distinct[-1:]])
-        layout = "values"
-    else:
-        layout = "quantile"
-        method = "linear" if kind == "numeric" else "nearest"
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, B + 1), method=method))
-    if edges.size == 1:
-        edges = np.repeat(edges, 2)  # one value: the single bin [v, v]
-    return (tuple(int(e) for e in edges) if kind == "datetime" else tuple(float(e) for e in edges)), layout, finite
-
-
-def count_on_edges(values: np.ndarray, edges, kind: str, sorted_finite=None) -> dict:
-    """Exact counts of values on fixed edges: bins, under/overflow, NaN, +-inf.
-
-    ``sorted_finite``: the finite values already sorted; the bins are then read off by bisection."""
-    E = np.asarray(edges, dtype=np.int64 if kind == "datetime" else np.float64)
-    out = {}
-    if kind == "numeric":
-        nan = np.isnan(values)
-        out["nan"] = int(nan.sum())
-        out["posinf"] = int(np.count_nonzero(values == np.inf))
-        out["neginf"] = int(np.count_nonzero(values == -np.inf))
-        values = values[np.isfinite(values)] if sorted_finite is None else sorted_finite
-    B = E.size - 1
-    if sorted_finite is not None:  # bin i holds E[i] <= v < E[i+1], the last bin also v == E[B]
-        cut = np.r_[np.searchsorted(sorted_finite, E[:-1], side="left"), np.searchsorted(sorted_finite, E[-1], side="right")]
-        out["counts"] = tuple(int(c) for c in np.diff(cut))
-        out["underflow"], out["overflow"] = int(cut[0]), int(sorted_finite.size - cut[-1])
-        return out
-    under = values < E[0]
-    over = values > E[-1]
-    inside = values[~(under | over)]
-    idx = np.minimum(np.searchsorted(E, inside, side="right") - 1, B - 1)
-    out["counts"] = tuple(int(c) for c in np.bincount(idx, minlength=B))
-    out["underflow"], out["overflow"] = int(under.sum()), int(over.sum())
-    return out
-
-
 def _passes(col: Column):
     """A pass over a binned column's values: the one array, or a long Parquet column's batches (``_read.Batches``)."""
     return col.values if callable(col.values) else lambda: iter([col.values])
@@ -325,7 +267,7 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
             edges, layout = like.edges, like.layout
         elif like is None and not isinstance(bins, (int, str)):
             edges, layout = tuple(bins), "edges"
-        else:  # exact order statistics without sorting the column (the edges and counts of choose_edges)
+        else:  # exact order statistics without sorting the column (the edges and counts of sorting it)
             edges, layout, counts = find_edges(_passes(col), col.kind, "auto" if like is not None else bins)
             base["layout"] = layout
             if not edges:  # only NaN / inf: no finite value to place edges on
