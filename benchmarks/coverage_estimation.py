@@ -25,7 +25,8 @@ import scipy.stats as st
 from _common import cpu_name
 
 import kullback as kb
-from kullback.estimation._knn import entropy_knn, js_knn, kl_knn, kl_knn_vs_logq
+from kullback.estimation._knn import entropy_knn, js_knn, kl_knn
+from kullback.estimation._knn_logq import kl_knn_vs_logq
 
 
 def gaussian_pair(d):

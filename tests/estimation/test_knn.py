@@ -15,7 +15,8 @@ import scipy.stats as st
 from scipy.special import digamma
 
 import kullback as kb
-from kullback.estimation._knn import TieWarning, UnresolvedWarning, as_samples, entropy_knn, js_knn, kl_knn, kl_knn_vs_logq
+from kullback.estimation._knn import TieWarning, UnresolvedWarning, as_samples, entropy_knn, js_knn, kl_knn
+from kullback.estimation._knn_logq import kl_knn_vs_logq
 
 Z95 = 1.959963984540054
 

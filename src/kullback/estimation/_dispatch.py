@@ -55,9 +55,9 @@ KL_METHODS: dict[str, dict[str, _Method]] = {
     | {DISCRETE_VS_DIST: _Method("_plugin", "kl_plugin_vs_logq", _MM)},
     # Wang, Kulkarni & Verdu (2009) and its bias-reduced ensemble (Berrett & Samworth); integers become floats
     "knn": {k: _Method("_knn", "kl_knn", {"method": "knn"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)}
-    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "knn"}, ("k", "rng"))},
+    | {CONTINUOUS_VS_DIST: _Method("_knn_logq", "kl_knn_vs_logq", {"method": "knn"}, ("k", "rng"))},
     "knn-ensemble": {k: _Method("_knn", "kl_knn", {"method": "knn-ensemble"}, ("k", "rng")) for k in (CONTINUOUS, DISCRETE)}
-    | {CONTINUOUS_VS_DIST: _Method("_knn", "kl_knn_vs_logq", {"method": "knn-ensemble"}, ("k", "rng"))},
+    | {CONTINUOUS_VS_DIST: _Method("_knn_logq", "kl_knn_vs_logq", {"method": "knn-ensemble"}, ("k", "rng"))},
     "monte-carlo": {DISTRIBUTIONS: _Method("_montecarlo", "kl_mc", {}, _MC_OPTIONS)},
 }
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from ..estimation import _access
-from ..estimation._knn import LogqTerms
+from ..estimation._knn_logq import LogqTerms
 from ..estimation._result import Estimate
 
 __all__ = ["SampleKL"]
