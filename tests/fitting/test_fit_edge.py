@@ -57,11 +57,18 @@ def test_uniform_and_shifted_exponential_edges_are_their_closed_forms():
     e = kb.fit(y, st.expon)
     assert e.converged and e.params["loc"] == pytest.approx(y.min(), abs=1e-5)
     assert e.params["scale"] == pytest.approx(y.mean() - y.min(), rel=1e-5)
-    bu = kb.fit(z, st.beta)  # both ends anchored: the support is the sample's range
-    assert bu.converged, bu.reason
-    assert bu.params["loc"] == pytest.approx(z.min(), abs=1e-6 * 5)
-    assert bu.params["loc"] + bu.params["scale"] == pytest.approx(z.max(), abs=1e-6 * 5)
-    assert bu.diagnostics["objective"] <= _nll(st.beta, z, *st.beta.fit(z)) + 1e-8
+
+
+def test_beta_on_uniform_samples_does_not_chase_an_unbounded_likelihood():
+    """Regression: with a < 1 a beta's density is infinite at its end, and the likelihood of samples grows without bound
+    as the end closes on the minimum (Cheng & Amin 1983): the anchored run reached a = 0.92, b = 0.96 at gaps of 1e-12,
+    an objective below the uniform's by more than the k/n penalty, and kb.rank named the beta for uniform data (n = 10^3,
+    the benchmark's sample).  Such a run is refused; the uniform is ranked first."""
+    x = st.uniform().rvs(size=1000, random_state=np.random.default_rng(1000))
+    beta = kb.fit(x, st.beta)
+    assert abs(beta.params["a"] - 1) < 0.05 and abs(beta.params["b"] - 1) < 0.05
+    assert beta.diagnostics["objective"] >= _nll(st.beta, x, *st.beta.fit(x)) - 1e-6
+    assert kb.rank(x, [st.beta, st.uniform]).rows[0]["family"] == "uniform"
 
 
 def test_beta_on_left_gumbel_data_is_a_limit_not_an_edge_optimum():
