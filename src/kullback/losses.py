@@ -27,89 +27,22 @@ REDUCTIONS = ("none", "sum", "mean", "batchmean")
 ESTIMATORS = ("k1", "k2", "k3")
 
 # 1/k! for k = 2..9: e^x - 1 - x = x^2 sum_k x^(k-2)/k!; below |x| = 1/32 the 8 terms leave a
-# relative remainder under 2 (1/32)^8 / 10! ~ 2e-19 (float64), the first 4 under 2 (1/32)^4 / 6! ~ 3e-9
-# (float32, float16, bfloat16); above it expm1(x) - x loses at most log2(2/|x|) = 6 bits to
-# cancellation (relative error < 64 eps)
+# relative remainder under 2 (1/32)^8 / 10! ~ 2e-19; above it expm1(x) - x loses at most
+# log2(2/|x|) = 6 bits to cancellation (relative error < 64 eps)
 _INV_FACT = [1.0]
 for _k in range(1, 10):
     _INV_FACT.append(_INV_FACT[-1] / _k)
 _SERIES = _INV_FACT[2:10]
 _SMALL = 1.0 / 32
-# the series' terms by float size in bytes: float64 all 8, narrower floats the first 4
-_TERMS = {8: 8, 4: 4, 2: 4}
 
 
-def _torch_expm1mx():
-    """The torch autograd Functions of e^x - 1 - x and of the VAE's prior term (built once, on first use: torch stays optional).
+def _torch_nodes(*tensors):
+    """kullback._losses_torch (imported on first use: torch stays optional) if its autograd nodes can take these tensors, else None."""
+    from . import _losses_torch
 
-    Forward, without a graph: expm1(x) - x and the Taylor series (by Horner, in place), weighted
-    0 or 1; the small elements are found by the computed value
-    (e^x - 1 - x < (1/32)^2 / 2, one comparison), which needs no accuracy to decide.  (Gathering
-    the small elements and scattering the series back is 2x slower on CPU even when they are 2%.)
-    Backward:
-    grad * expm1(x), the one saved tensor (the plain ``exp(x) - 1 - x`` saves exp(x)).  Second
-    derivatives are not formed.
-    """
-    global _TORCH_EXPM1MX
-    if _TORCH_EXPM1MX is not None:
-        return _TORCH_EXPM1MX
-    import torch
-
-    def value(x):
-        """(e^x - 1 - x, expm1(x)) of a tensor, without a graph."""
-        e = torch.expm1(x)
-        v = e - x
-        # 1 above the threshold, 0 below (and for NaN): a float weight written by the comparison
-        # itself (``out=``; a bool mask then ``.to`` is 10x slower on CPU, and ``where`` with a
-        # mixed mask 3-10x slower than a multiply-add)
-        big = torch.ge(v, 0.5 * _SMALL * _SMALL, out=torch.empty_like(x))
-        series = _SERIES[: _TERMS.get(x.element_size(), 8)]
-        # Horner in place on x clipped (a finite polynomial everywhere: its weight 0 never meets inf)
-        xs = torch.clamp(x, -2 * _SMALL, 2 * _SMALL)
-        poly = torch.mul(xs, series[-1]).add_(series[-2])
-        for c in reversed(series[:-2]):
-            poly.mul_(xs).add_(c)
-        poly.mul_(xs).mul_(xs)
-        return torch.addcmul(poly, big, v.sub_(poly), out=v), e
-
-    class Expm1mx(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            v, e = value(x)
-            ctx.save_for_backward(e)
-            return v
-
-        @staticmethod
-        def backward(ctx, grad):
-            (e,) = ctx.saved_tensors
-            return grad * e
-
-    class PriorTerm(torch.autograd.Function):
-        """D(N(mu, e^logvar) || N(0, I)) per example, ½ sum((e^logvar - 1 - logvar) + mu^2) over the last axis.
-
-        One node: saves expm1(logvar) and mu (the plain expression saves exp(logvar) and mu); the
-        backward is one product per argument, mu g and ½ expm1(logvar) g.
-        """
-
-        @staticmethod
-        def forward(ctx, mu, logvar):
-            v, e = value(logvar)
-            ctx.save_for_backward(mu, e)
-            return v.addcmul_(mu, mu).sum(-1).mul_(0.5)
-
-        @staticmethod
-        def backward(ctx, grad):
-            mu, e = ctx.saved_tensors
-            g = grad.unsqueeze(-1)
-            gmu = torch.mul(mu, g) if ctx.needs_input_grad[0] else None
-            glv = torch.mul(e, 0.5 * g) if ctx.needs_input_grad[1] else None
-            return gmu, glv
-
-    _TORCH_EXPM1MX = (Expm1mx, PriorTerm)
-    return _TORCH_EXPM1MX
+    return _losses_torch if _losses_torch.usable(*tensors) else None
 
 
-_TORCH_EXPM1MX = None
 _TORCH_XP = None
 
 
@@ -164,18 +97,22 @@ def _stop_gradient(xp, x):
 
 
 def _expm1mx(xp, x):
-    """e^x - 1 - x without cancellation: the Taylor series below |x| = 1/16, expm1(x) - x above.
+    """e^x - 1 - x without cancellation: the Taylor series below |x| = 1/32, expm1(x) - x above.
 
-    The value is computed on x with its gradient stopped, and the exact derivative expm1(x) is
-    attached by a term that is 0 in value, expm1(x0) (x - x0): the autograd graph keeps one tensor,
-    as the plain ``exp(x) - 1 - x`` does, instead of one per step of the series; no infinity of
-    the unused branch meets a gradient (where inf * 0 = NaN would form).  Second derivatives
-    through this function are not formed (they are 0).
+    torch: one autograd node (:mod:`kullback._losses_torch`).  Elsewhere the value is computed on x with
+    its gradient stopped, and the exact derivatives are attached by terms that are 0 in value,
+    b (x - x0) + ½ (b + 1) (x - x0)^2 with b = expm1(x0): first and second derivatives expm1(x) and
+    e^x (``jax.grad``, ``jax.hessian``), and a graph that keeps one tensor, as the plain
+    ``exp(x) - 1 - x`` does, instead of one per step of the series.  b is capped at the largest float,
+    so that no infinity meets the zero (x - x0) (inf * 0 = NaN): where e^x overflows the value is inf
+    and the derivative the largest float.
     """
     import numpy as np
 
     if _is_torch(x):
-        return _torch_expm1mx()[0].apply(x)
+        nodes = _torch_nodes(x)
+        if nodes is not None:
+            return nodes.Expm1mx.apply(x)[0]
     x0 = _stop_gradient(xp, x)
     # masks as 0/1 factors, not `where` (slow on CPU with a scalar operand); the series sees x
     # clipped to its interval, so that its unused values stay finite (never inf * 0)
@@ -190,7 +127,9 @@ def _expm1mx(xp, x):
         value = small * (xs * xs * poly) + (1.0 - small) * large
     if x0 is x:
         return value
-    return value + big * (x - x0)
+    b = xp.clip(big, None, float(xp.finfo(x0.dtype).max))
+    h = x - x0
+    return value + (b * h + (0.5 * (b + 1.0)) * (h * h))
 
 
 def _is_torch(x) -> bool:
@@ -252,9 +191,13 @@ def gaussian_kl(mu, logvar, mu_q=0.0, logvar_q=0.0, *, reduction="batchmean"):
 
         D = ½ [ (e^d - 1 - d) + (mu - mu_q)^2 e^(-logvar_q) ],
 
-    with e^d - 1 - d by its Taylor series for |d| < ~1/32, so that D is exact to rounding when p is
-    close to q (the usual ``exp(d) - 1 - d`` loses all digits there), and finite for any finite
-    logvar whose divergence is (e^d overflows only where D itself exceeds the largest float).
+    with e^d - 1 - d computed without cancellation, so that D is exact to rounding when p is close to q
+    (the usual ``exp(d) - 1 - d`` loses all digits there), and finite for any finite logvar whose
+    divergence is (e^d overflows only where D itself exceeds the largest float).  On contiguous
+    float32/float64 CPU torch tensors one fused pass (:mod:`kullback._loss_kernels`) computes it in
+    float64 from e^x = 2^k e^r (Cody & Waite's reduction, the Taylor series of e^r - 1 - r); elsewhere
+    the Taylor series of e^d - 1 - d below |d| ~ 1/32 and expm1(d) - d above.  First and second
+    derivatives are exact (``torch.autograd.gradgradcheck``, ``jax.hessian``).
 
     Examples
     --------
@@ -276,9 +219,12 @@ def gaussian_kl(mu, logvar, mu_q=0.0, logvar_q=0.0, *, reduction="batchmean"):
         and _is_torch(logvar)
         and mu.shape == logvar.shape
         and mu.dtype == logvar.dtype
+        and mu.ndim > 0
     ):  # the VAE's N(0, I) prior on torch: one autograd node, two saved tensors (as the plain expression)
-        per = _torch_expm1mx()[1].apply(mu, logvar)
-        return _reduce(xp, per, reduction, _batch(mu.shape), mu.numel())
+        nodes = _torch_nodes(mu, logvar)
+        if nodes is not None:
+            per = nodes.PriorTerm.apply(mu, logvar)[0]
+            return _reduce(xp, per, reduction, _batch(mu.shape), mu.numel())
     # a scalar prior: no subtraction by 0, no tensor of e^-logvar_q formed or kept
     d = logvar if isinstance(logvar_q, float) and logvar_q == 0.0 else logvar - logvar_q
     dm = mu if isinstance(mu_q, float) and mu_q == 0.0 else mu - mu_q

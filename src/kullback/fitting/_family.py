@@ -20,7 +20,7 @@ import numpy as np
 import scipy.stats as st
 from scipy.special import expit, logit
 
-__all__ = ["Family", "family_of", "Bijection"]
+__all__ = ["Family", "family_of", "Bijection", "Edges"]
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,23 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Edges:
+    """The target's support ends that anchor q's: ``lo`` (q's lower end at lo - gap) and/or ``hi`` (at hi + gap); None: free."""
+
+    lo: float | None
+    hi: float | None
+
+
+@dataclass(frozen=True)
 class Family:
-    """A family to fit: ``build(params)`` gives the frozen law; ``free`` are the optimised parameters."""
+    """A family to fit: ``build(params)`` gives the frozen law; ``free`` are the optimised parameters.
+
+    With ``edges`` (a scipy density with free ``loc``, fitted forward where its support has a finite end), the
+    coordinates of loc (and scale, where both ends are anchored) are the logarithms of the gaps between q's support
+    ends and the target's, so that the edge of the feasible region (q covering the target) is at -inf: the
+    optimiser reaches a maximum of the likelihood on the edge (a Pareto's, a uniform's) as a vanishing gradient,
+    without meeting the infinite objective beyond it.
+    """
 
     name: str
     backend: str  # "scipy" or "torch"
@@ -94,23 +109,66 @@ class Family:
     params: tuple  # of Param, in the constructor's order
     fixed: dict
     source: Any = field(repr=False)
+    edges: Edges | None = None
 
     @property
     def free(self) -> tuple:
         return tuple(p for p in self.params if p.name not in self.fixed)
 
+    @property
+    def anchored(self) -> tuple:
+        """The free parameters whose coordinate is a log-gap to the target's support edge (see ``edges``)."""
+        if self.edges is None:
+            return ()
+        return ("loc", "scale") if self.edges.lo is not None and self.edges.hi is not None else ("loc",)
+
     def bijections(self) -> list:
-        return [Bijection(p.lo, p.hi) for p in self.free]
+        return [Bijection(0.0, math.inf) if p.name in self.anchored else Bijection(p.lo, p.hi) for p in self.free]
 
     def values(self, u) -> dict:
         """All parameters (fixed and free) as floats from the unconstrained vector u."""
         out = dict(self.fixed)
         for p, b, ui in zip(self.free, self.bijections(), u):
-            out[p.name] = b.forward(float(ui))
+            out[p.name] = b.forward(float(ui))  # an anchored parameter: its gap, for now
+        if self.edges is not None:
+            out.update(self._from_gaps(out))
         return {p.name: out[p.name] for p in self.params}
 
-    def unconstrained(self, values: dict) -> np.ndarray:
-        return np.array([b.inverse(float(values[p.name])) for p, b in zip(self.free, self.bijections())])
+    def unconstrained(self, values: dict, min_gap: float = 0.0) -> np.ndarray:
+        """u of these values; anchored gaps below ``min_gap`` raised to it (q's support then widened, never narrowed)."""
+        gaps = self._gaps(values) if self.edges is not None else {}
+        return np.array(
+            [
+                math.log(max(gaps[p.name], min_gap, 1e-300)) if p.name in gaps else b.inverse(float(values[p.name]))
+                for p, b in zip(self.free, self.bijections())
+            ]
+        )
+
+    def standard_support(self, values: dict) -> tuple:
+        """(a, b): the support of the scipy family at these shapes, loc 0 and scale 1 (NaN for shapes outside the domain)."""
+        shapes = [float(values[p.name]) for p in self.params if p.name not in ("loc", "scale")]
+        a, b = self.source.support(*shapes)
+        return float(a), float(b)
+
+    def _from_gaps(self, out: dict) -> dict:
+        """loc (and scale) from the gaps held in ``out`` under their names: q's ends at lo - gap_lo, hi + gap_hi."""
+        a, b = self.standard_support(out)
+        lo, hi = self.edges.lo, self.edges.hi
+        if lo is not None and hi is not None:
+            scale = (hi - lo + out["loc"] + out["scale"]) / (b - a)
+            return {"scale": scale, "loc": lo - out["loc"] - a * scale}
+        if lo is not None:
+            return {"loc": lo - out["loc"] - a * out["scale"]}
+        return {"loc": hi + out["loc"] - b * out["scale"]}
+
+    def _gaps(self, values: dict) -> dict:
+        """The gaps (by the anchored parameters' names) of the law with these values."""
+        a, b = self.standard_support(values)
+        loc, scale = float(values["loc"]), float(values["scale"])
+        lo, hi = self.edges.lo, self.edges.hi
+        if lo is not None and hi is not None:
+            return {"loc": lo - (loc + a * scale), "scale": loc + b * scale - hi}
+        return {"loc": lo - (loc + a * scale) if lo is not None else loc + b * scale - hi}
 
     def build(self, values: dict):
         """The frozen law with these parameters (a torch distribution for a torch family)."""

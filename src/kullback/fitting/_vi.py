@@ -117,20 +117,31 @@ def vi(log_density, dim, *, family="gaussian", transform=None, steps=None, rng=N
     import torch
 
     from ..estimation._access import as_generator
-    from ._fit import _one_blas_thread
     from ._vi_engine import Engine
     from ._vi_family import family_of
     from ._vi_target import target_of
 
     rng = as_generator(rng)
     F = family_of(family, dim, torch)
+    _check_steps(steps)
+    T = target_of(log_density, dim, transform, torch, rng)
+    E = Engine(T, F, rng, steps)
+    theta, converged, reason, score, start = _run(E)
+    return _result(T, F, E, theta, converged, reason, score, start, normalized, moments)
+
+
+def _check_steps(steps):
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
         msg = f"`steps` must be a positive integer (an upper bound on optimiser iterations) or None; got {steps!r}"
         raise ValueError(msg)
-    T = target_of(log_density, dim, transform, torch, rng)
-    E = Engine(T, F, rng, steps)
+
+
+def _run(E):
+    """The engine's three steps: the start (mode and Laplace), the DADVI stages, the verdict on fresh draws."""
+    from ._fit import _one_blas_thread
+
     try:
-        with _one_blas_thread():  # w25's finding: threaded OpenBLAS on L-BFGS-B's small matrices is slow on a loaded machine
+        with _one_blas_thread():  # threaded OpenBLAS on L-BFGS-B's small matrices is slow on a loaded machine
             theta0, start = E.start()
             theta, converged, reason, score = E.stages(theta0)
             if math.isfinite(score["elbo"]):
@@ -138,7 +149,7 @@ def vi(log_density, dim, *, family="gaussian", transform=None, steps=None, rng=N
     except FloatingPointError as exc:
         msg = f"`log_density`: {exc}"
         raise ValueError(msg) from exc
-    return _result(T, F, E, theta, converged, reason, score, start, normalized, moments)
+    return theta, converged, reason, score, start
 
 
 def _result(T, F, E, theta, converged, reason, score, start, normalized, moments) -> Fit:
