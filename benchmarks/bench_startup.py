@@ -97,17 +97,14 @@ def main():
         times = [t for t, _ in results]
         rows.append((label, statistics.median(times), min(times), results[-1][1] or "none"))
     cli = _cli()
-    for label, extra in (
-        ("process: python -c pass (interpreter floor)", None),
-        ("process: kullback --version", ["--version"]),
-        ("process: kullback kl examples/binomial_vs_uniform.csv --p binomial --q uniform", None),
+    kl = ["kl", "examples/binomial_vs_uniform.csv", "--p", "binomial", "--q", "uniform"]
+    for label, argv in (
+        ("process: python -c pass (interpreter floor)", [sys.executable, "-c", "pass"]),
+        ("process: kullback --version", [*cli, "--version"]),
+        ("process: kullback --help", [*cli, "--help"]),
+        ("process: kullback compare --help", [*cli, "compare", "--help"]),
+        (f"process: kullback {' '.join(kl)}", [*cli, *kl]),
     ):
-        if extra is None and "pass" in label:
-            argv = [sys.executable, "-c", "pass"]
-        elif extra is None:
-            argv = [*cli, "kl", "examples/binomial_vs_uniform.csv", "--p", "binomial", "--q", "uniform"]
-        else:
-            argv = [*cli, *extra]
         times = [_process(argv) for _ in range(args.runs)]
         rows.append((label, statistics.median(times), min(times), ""))
 

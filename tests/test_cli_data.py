@@ -88,8 +88,9 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_line_only_on_a_terminal_and_only_when_slow(files, capsys, monkeypatch):
-    """A slow read on a terminal shows the elapsed time on stderr; a pipe (capsys) never sees it."""
+def test_progress_bar_only_on_a_terminal_and_only_when_slow(files, capsys, monkeypatch):
+    """A slow read on a terminal shows rich's bar with the elapsed time on stderr, removed at the end; a pipe (capsys)
+    never sees it; a fast read draws nothing even on a terminal."""
     import time
 
     import kullback.data as data
@@ -97,13 +98,15 @@ def test_progress_line_only_on_a_terminal_and_only_when_slow(files, capsys, monk
     real = data.compare
     monkeypatch.setattr(data, "compare", lambda *a, **k: time.sleep(1.6) or real(*a, **k))
     assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
-    assert "elapsed" not in capsys.readouterr().err  # not a terminal
+    assert capsys.readouterr().err == ""  # not a terminal: not one byte
     term = _Terminal()
     monkeypatch.setattr("sys.stderr", term)
     assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
-    assert "s elapsed" in term.getvalue() and term.getvalue().endswith("\r\033[K")
+    drawn = term.getvalue()
+    assert "s elapsed" in drawn and "counting" in drawn and "same.parquet" in drawn
+    assert drawn.endswith("\x1b[2K") and "\x1b[?25h" in drawn  # transient: the line erased, the cursor shown again
     monkeypatch.setattr(data, "compare", real)  # fast: nothing drawn even on a terminal
     term2 = _Terminal()
     monkeypatch.setattr("sys.stderr", term2)
     assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 0
-    assert "elapsed" not in term2.getvalue()
+    assert term2.getvalue() == ""
