@@ -69,6 +69,7 @@ def rich_table(c):
     from rich.text import Text  # every cell a Text: a column named "[b]" is shown, not read as markup
 
     title, head, rows, footer = _cells(c)
+    title = title.replace(", drift = ", "\ndrift = ", 1)  # two short lines: rich wraps a title to the table's width
     t = Table(title=Text(title), caption=Text(footer), title_justify="left", caption_justify="left", box=None, pad_edge=False)
     for i, h in enumerate(head):  # on a narrow terminal the names, the intervals and the verdicts fold, other numbers do not
         wraps = i in (0, 5, len(head) - 1)
