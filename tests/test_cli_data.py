@@ -349,3 +349,16 @@ def test_progress_bar_on_a_real_terminal_and_never_in_a_pipe(files):
     assert code == 0 and err == b""
     code, out, err = _on_terminal(args, stdout_tty=False, stderr_tty=True, delay=0.0)
     assert code == 0 and err == b""  # fast: nothing drawn on the terminal
+
+
+def test_interrupt_exits_130_not_1_which_means_drift(files, monkeypatch, capsys):
+    """Ctrl-C during a compare exits 130 (128 + SIGINT) with a word on stderr, whatever typer's version: click's Abort
+    (typer < 0.2x) exits 1, which a pipeline would read as drift; typer 0.29 exits 130 silently."""
+    import kullback.data as data
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "compare", interrupted)
+    assert main(["compare", str(files / "ref.csv"), str(files / "same.parquet")]) == 130
+    assert capsys.readouterr().err == "kullback: interrupted\n"

@@ -24,12 +24,14 @@ import sys
 import threading
 import time
 from enum import StrEnum
+from typing import NoReturn
 
 import typer
 
-__all__ = ["register"]
+__all__ = ["register", "finish"]
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it; click's Abort would exit 1, which means drift here
 
 _EPILOG = """\
 exit status:
@@ -112,7 +114,7 @@ def _compare(
 ) -> None:
     names = _columns(columns, _extra(ctx, columns))
     opts = dict(bins=bins or "auto", smoothing=smoothing.value, metric=metric.value, threshold=threshold, alpha=alpha, seed=seed)
-    raise typer.Exit(_cmd_compare(reference, current, names, fmt.value, report, base=base, **opts))
+    finish(_cmd_compare, reference, current, names, fmt.value, report, base=base, **opts)
 
 
 def _profile(
@@ -122,7 +124,17 @@ def _profile(
     columns: list[str] | None = typer.Option(None, "--columns", help=_COLUMNS_HELP.replace("compare", "profile")),
     bins: int | None = typer.Option(None, "--bins", min=1, help="quantile bins per numeric column (default auto: 10)"),
 ) -> None:
-    raise typer.Exit(_cmd_profile(data, output, _columns(columns, _extra(ctx, columns)), bins or "auto"))
+    finish(_cmd_profile, data, output, _columns(columns, _extra(ctx, columns)), bins or "auto")
+
+
+def finish(run, *args, **kwargs) -> NoReturn:
+    """Run a subcommand and exit with its status; Ctrl-C exits 130 with a word on stderr (click's Abort exits 1: drift)."""
+    try:
+        code = run(*args, **kwargs)
+    except KeyboardInterrupt:
+        print("kullback: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    raise typer.Exit(code)
 
 
 def _extra(ctx, columns) -> list[str]:

@@ -44,6 +44,7 @@ import sys
 import typer
 
 from . import __version__
+from ._cli_data import finish, register
 
 __all__ = ["app", "main", "EXIT_OK", "EXIT_DRIFT", "EXIT_USAGE", "EXIT_DATA"]
 
@@ -300,20 +301,22 @@ def _kl(
     normalize: bool = typer.Option(False, "--normalize", help="treat the columns as unnormalised weights, e.g. counts"),
     base: float | None = typer.Option(None, "--base", callback=_base, help="logarithm base: 2 for bits (default: nats)"),
 ) -> None:
+    finish(_kl_status, file, p, q, normalize, base)
+
+
+def _kl_status(*args) -> int:
+    """`kullback kl`'s exit status, its errors reported in one line on stderr."""
     try:
-        code = _cmd_kl(file, p, q, normalize, base)
+        return _cmd_kl(*args)
     except UsageError as exc:
         print(f"kullback: error: {exc} (see kullback kl --help)", file=sys.stderr)
-        code = EXIT_USAGE
+        return EXIT_USAGE
     except DataError as exc:
         print(f"kullback: error: {exc}", file=sys.stderr)
-        code = EXIT_DATA
-    raise typer.Exit(code)
+        return EXIT_DATA
 
 
-from ._cli_data import register  # noqa: E402  (compare, profile: issue 27)
-
-register(app)
+register(app)  # compare, profile (issue 27)
 
 
 def main(argv: list[str] | None = None) -> int:
