@@ -75,7 +75,8 @@ def _against(old_src, cases, runs):
         for label, argv in cases:
             for k, env in envs.items():
                 times[label, k].append(_process(argv, env))
-    rows = [f"| command (whole process) | {old_src}, median ms | this tree, median ms | difference ms |", "|---|---:|---:|---:|"]
+    label = old_src.parent.name if old_src.name == "src" else str(old_src)  # .../argparse-06e65a1/src: argparse-06e65a1
+    rows = [f"| command (whole process) | {label}, median ms | this tree, median ms | difference ms |", "|---|---:|---:|---:|"]
     for label, _ in cases:
         old, now = (statistics.median(times[label, k]) * 1e3 for k in ("old", "now"))
         rows.append(f"| {label.removeprefix('process: ')} | {old:.0f} | {now:.0f} | {now - old:+.0f} |")
@@ -145,7 +146,7 @@ def main():
     lines += ["| module (indent = import depth) | cumulative ms |", "|---|---:|"]
     lines += [f"| {'. ' * depth}{name} | {cum / 1e3:.0f} |" for cum, depth, name in _importtime()]
     if args.against:
-        lines += ["", f"The command line against `{args.against}`, the two interleaved, median of {args.runs}:", ""]
+        lines += ["", f"The command line against the tree `{args.against}`, the two interleaved, median of {args.runs}:", ""]
         lines += _against(args.against, commands, args.runs)
     text = "\n".join(lines)
     print(text)
