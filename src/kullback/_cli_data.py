@@ -105,7 +105,12 @@ def _compare(
     bins: int | None = typer.Option(None, "--bins", min=1, help="quantile bins per numeric column (default auto: 10)"),
     smoothing: Smoothing = typer.Option(Smoothing.jeffreys, "--smoothing", help="pseudo-counts; none: the exact plug-in"),
     metric: Metric = typer.Option(Metric.psi, "--metric", help="the divergence the decision uses"),
-    threshold: float | None = typer.Option(None, "--threshold", callback=_threshold, help="material change (default 0.1 for psi)"),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        callback=_threshold,
+        help="material change: the interval's lower end must exceed it (default 0.1 for psi, 0.05 kl, 0.0125 js)",
+    ),
     alpha: float = typer.Option(0.05, "--alpha", callback=_alpha, help="test level after Holm's correction"),
     seed: int = typer.Option(0, "--seed", help="seed of the permutation test"),
     base: float | None = typer.Option(None, "--base", callback=_base, help="logarithm base: 2 for bits (default nats)"),
