@@ -8,7 +8,10 @@ Peers and floors: ``import numpy`` (kullback's one unavoidable import), ``import
 ``import torch``.  The last section lists the largest branches of the import tree of ``import kullback; kb.kl(lists)``
 from ``python -X importtime``.
 
-    python benchmarks/bench_startup.py [--runs 7] [--out docs/benchmarks-startup.md]
+    python benchmarks/bench_startup.py [--runs 7] [--out docs/benchmarks-startup.md] [--against OLD/src]
+
+``--against`` times the command-line rows again with an older source tree on the path (``git archive REV src``
+unpacked somewhere), the two alternating, so that a change's cost is measured under the same load.
 """
 
 from __future__ import annotations
@@ -57,10 +60,27 @@ def _child(setup, stmt):
     return float(seconds), loaded
 
 
-def _process(argv):
+def _process(argv, env=None):
     t0 = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True, cwd=ROOT)
+    subprocess.run(argv, capture_output=True, cwd=ROOT, env=env)  # exit 1 (drift) is a result, not a failure
     return time.perf_counter() - t0
+
+
+def _against(old_src, cases, runs):
+    """The command-line rows for the tree on the path now and for `old_src`, interleaved run by run so that the
+    machine's load falls on both alike; rows of a markdown table."""
+    envs = {"now": None, "old": {**os.environ, "PYTHONPATH": os.pathsep.join([str(old_src), os.environ.get("PYTHONPATH", "")])}}
+    times = {(label, k): [] for label, _ in cases for k in envs}
+    for _ in range(runs):
+        for label, argv in cases:
+            for k, env in envs.items():
+                times[label, k].append(_process(argv, env))
+    label = old_src.parent.name if old_src.name == "src" else str(old_src)  # .../argparse-06e65a1/src: argparse-06e65a1
+    rows = [f"| command (whole process) | {label}, median ms | this tree, median ms | difference ms |", "|---|---:|---:|---:|"]
+    for label, _ in cases:
+        old, now = (statistics.median(times[label, k]) * 1e3 for k in ("old", "now"))
+        rows.append(f"| {label.removeprefix('process: ')} | {old:.0f} | {now:.0f} | {now - old:+.0f} |")
+    return rows
 
 
 def _cli():
@@ -86,7 +106,8 @@ def _importtime(top=12):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
+    ap.add_argument("--out", type=Path, default=None, help="write the markdown table here too (sections after its tables are kept)")
+    ap.add_argument("--against", type=Path, default=None, help="also time the commands with this older src/ tree, interleaved")
     args = ap.parse_args()
 
     _child("import numpy as np, kullback as kb", "kb.kl(np.full(10**6, 1e-6), np.full(10**6, 1e-6))")  # warm numba's cache
@@ -97,17 +118,16 @@ def main():
         times = [t for t, _ in results]
         rows.append((label, statistics.median(times), min(times), results[-1][1] or "none"))
     cli = _cli()
-    for label, extra in (
-        ("process: python -c pass (interpreter floor)", None),
-        ("process: kullback --version", ["--version"]),
-        ("process: kullback kl examples/binomial_vs_uniform.csv --p binomial --q uniform", None),
-    ):
-        if extra is None and "pass" in label:
-            argv = [sys.executable, "-c", "pass"]
-        elif extra is None:
-            argv = [*cli, "kl", "examples/binomial_vs_uniform.csv", "--p", "binomial", "--q", "uniform"]
-        else:
-            argv = [*cli, *extra]
+    kl = ["kl", "examples/binomial_vs_uniform.csv", "--p", "binomial", "--q", "uniform"]
+    wine = ["compare", "examples/wine_reference.csv", "examples/wine_current.csv", "--columns", "magnesium,ash"]
+    commands = [
+        ("process: kullback --version", [*cli, "--version"]),
+        ("process: kullback --help", [*cli, "--help"]),
+        ("process: kullback compare --help", [*cli, "compare", "--help"]),
+        (f"process: kullback {' '.join(kl)}", [*cli, *kl]),
+        (f"process: kullback {' '.join(wine)}", [*cli, *wine]),
+    ]
+    for label, argv in [("process: python -c pass (interpreter floor)", [sys.executable, "-c", "pass"]), *commands]:
         times = [_process(argv) for _ in range(args.runs)]
         rows.append((label, statistics.median(times), min(times), ""))
 
@@ -125,13 +145,18 @@ def main():
     lines += ["", "Largest top-level imports of `import kullback as kb; kb.kl([.5, .5], [.25, .75])` (`python -X importtime`):", ""]
     lines += ["| module (indent = import depth) | cumulative ms |", "|---|---:|"]
     lines += [f"| {'. ' * depth}{name} | {cum / 1e3:.0f} |" for cum, depth, name in _importtime()]
+    if args.against:
+        lines += ["", f"The command line against the tree `{args.against}`, the two interleaved, median of {args.runs}:", ""]
+        lines += _against(args.against, commands, args.runs)
     text = "\n".join(lines)
     print(text)
     if args.out:
+        kept = args.out.read_text().partition("\n## ")[2] if args.out.exists() else ""
         args.out.write_text(
             "# Start-up: import time and first-call latency\n\n`python benchmarks/bench_startup.py --out docs/benchmarks-startup.md`\n\n"
             + text
             + "\n"
+            + (f"\n## {kept}" if kept else "")
         )
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clihelp import plain
 
 from kullback.cli import EXIT_DATA, EXIT_USAGE, main
 
@@ -78,29 +79,35 @@ def test_missing_file_exits_2(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["kl", "f.csv", "--p", "a"], "the following arguments are required: --q"),
-        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "1"], "argument --base: must be a finite number above 1"),
-        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "-2"], "argument --base"),
-        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "nan"], "argument --base"),
-        (["kl", "f.csv", "--p", "a", "--q", "b", "--bogus"], "unrecognized arguments: --bogus"),
-        (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "the following arguments are required: command"),
+        (["kl", "f.csv", "--p", "a"], "Missing option '--q'"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "1"], "Invalid value for '--base': must be a finite number above 1"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "-2"], "Invalid value for '--base'"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--base", "nan"], "Invalid value for '--base'"),
+        (["kl", "f.csv", "--p", "a", "--q", "b", "--bogus"], "No such option"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        ([], "Missing command"),
     ],
 )
 def test_bad_options_exit_2(capsys, argv, message):
+    """Usage errors found by the parser (typer): exit 2, the reason and the usage line on stderr, nothing on stdout."""
     assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert message in plain(err) and "Usage: kullback" in err and out == ""
+    assert all(arg in err for arg in argv if arg.startswith("--b"))  # the option at fault is named
 
 
 def test_help_documents_exit_status(capsys):
     assert main(["--help"]) == 0
-    top = capsys.readouterr().out
+    top = plain(capsys.readouterr().out)
     assert main(["kl", "--help"]) == 0
-    sub = capsys.readouterr().out
+    sub = plain(capsys.readouterr().out)
     for text in (top, sub):
-        assert "exit status:" in text
-        assert "2  usage error" in text and "3  data error" in text
-    assert "- reads standard input" in " ".join(sub.split())
+        assert "exit status" in text
+        assert "2 usage error" in text and "3 data error" in text
+    assert "1 kullback compare: drift above --threshold" in top
+    assert "- reads standard input" in sub and "--normalize" in sub and "--base" in sub
+    for command in ("kl", "compare", "profile"):
+        assert command in top
 
 
 def test_version(capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import scipy.stats
+from clihelp import plain
 
 import kullback
 from kullback.cli import _cli_words, main
@@ -241,7 +242,7 @@ def test_kl_on_a_small_csv_imports_no_scipy_stats_or_torch():
 def test_base_below_one_is_a_usage_error(tmp_path, capsys):
     """--base 0.5 printed negative divergences (issue 24, item 11); now exit 2 naming --base."""
     assert _run(tmp_path, "a,b\n1,2\n3,4\n", "--p", "a", "--q", "b", "--normalize", "--base", "0.5") == 2
-    assert "argument --base: must be a finite number above 1" in capsys.readouterr().err
+    assert "Invalid value for '--base': must be a finite number above 1" in plain(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(

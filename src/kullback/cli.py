@@ -11,7 +11,7 @@ the same column (every divergence is then 0).
 Exit status (as ``shared/DESIGN.md`` fixes it for every subcommand):
 
 * 0 -- the numbers were printed;
-* 1 -- reserved for drift above ``--threshold`` (``kullback compare``);
+* 1 -- drift above ``--threshold`` (``kullback compare``, in ``_cli_data.py``);
 * 2 -- usage error: bad options, a file that cannot be opened, a column
   named on the command line that the header does not have;
 * 3 -- data error: the file's contents are not two probability vectors
@@ -22,25 +22,31 @@ Exit status (as ``shared/DESIGN.md`` fixes it for every subcommand):
   all-zero column, a column that does not sum to 1 without ``--normalize``,
   an ambiguous duplicate column name).
 
-The reason goes to standard error as one line ``kullback: error: ...``.
+The reason goes to standard error as one line ``kullback: error: ...``; a
+usage error that the parser finds (a missing or unknown option) is shown by
+typer, with the command's usage line.
 
-Start-up stays instant: the numerical library (NumPy, kullback's kernels) is
-imported only when a subcommand computes, never for ``--help`` or
-``--version``.
+The command line is a typer app (``app``; rich draws ``--help``).  Nothing
+imports this module but the ``kullback`` script and ``python -m kullback``,
+so ``import kullback`` loads neither typer nor rich; the numerical library
+(NumPy, kullback's kernels) is imported only when a subcommand computes, never
+for ``--help`` or ``--version``.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
 import re
 import sys
 
-from . import __version__
+import typer
 
-__all__ = ["main", "EXIT_OK", "EXIT_DRIFT", "EXIT_USAGE", "EXIT_DATA"]
+from . import __version__
+from ._cli_data import finish, register
+
+__all__ = ["app", "main", "EXIT_OK", "EXIT_DRIFT", "EXIT_USAGE", "EXIT_DATA"]
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
@@ -50,10 +56,16 @@ _SUM_TOL = math.sqrt(2.220446049250313e-16)
 _EPILOG = """\
 exit status:
   0  the numbers were printed
-  1  drift above --threshold (kullback compare; reserved)
   2  usage error: bad options, a file that cannot be opened, a column the header does not have
-  3  data error: the file is not UTF-8, has no rows, a row with the wrong number of fields, an empty
-     cell, a non-number, a negative weight, or a column that does not sum to 1 without --normalize
+  3  data error: the file is not UTF-8, has no rows, a row with the wrong number of fields, an empty cell, a non-number, a negative weight, or a column that does not sum to 1 without --normalize
+"""
+
+_TOP_EPILOG = """\
+exit status (each command's --help says more):
+  0  done (kullback compare: no column drifted)
+  1  kullback compare: drift above --threshold
+  2  usage error: bad options, a file that cannot be opened, a column that is not there
+  3  data error: the contents cannot be read or hold nothing to compute on
 """
 
 
@@ -207,27 +219,27 @@ def _fmt(x: float) -> str:
     return "inf" if math.isinf(x) else f"{x:.10g}"
 
 
-def _cmd_kl(args) -> int:
-    label, cols = _read_columns(args.file, [args.p, args.q])
+def _cmd_kl(file: str, p_name: str, q_name: str, normalize: bool, base: float | None) -> int:
+    label, cols = _read_columns(file, [p_name, q_name])
     for name, values in cols.items():
-        _check_sum(values, name, args.normalize)
+        _check_sum(values, name, normalize)
 
     import numpy as np  # here, not at the top: --help and --version must not pay for it
 
     from ._api import cross_entropy, entropy, js, kl
 
-    p = np.asarray(cols[args.p], dtype=np.float64)
-    q = np.asarray(cols[args.q], dtype=np.float64)
-    kw = {"base": args.base, "normalize": args.normalize}
-    unit = "nats" if args.base is None else ("bits" if args.base == 2 else f"base-{args.base:g} units")
+    p = np.asarray(cols[p_name], dtype=np.float64)
+    q = np.asarray(cols[q_name], dtype=np.float64)
+    kw = {"base": base, "normalize": normalize}
+    unit = "nats" if base is None else ("bits" if base == 2 else f"base-{base:g} units")
     try:
         rows = [
-            (f"D({args.p} || {args.q})", float(kl(p, q, **kw))),
-            (f"D({args.q} || {args.p})", float(kl(q, p, **kw))),
-            (f"JS({args.p}, {args.q})", float(js(p, q, **kw))),
-            (f"H({args.p})", float(entropy(p, **kw))),
-            (f"H({args.q})", float(entropy(q, **kw))),
-            (f"H({args.p}, {args.q})", float(cross_entropy(p, q, **kw))),
+            (f"D({p_name} || {q_name})", float(kl(p, q, **kw))),
+            (f"D({q_name} || {p_name})", float(kl(q, p, **kw))),
+            (f"JS({p_name}, {q_name})", float(js(p, q, **kw))),
+            (f"H({p_name})", float(entropy(p, **kw))),
+            (f"H({q_name})", float(entropy(q, **kw))),
+            (f"H({p_name}, {q_name})", float(cross_entropy(p, q, **kw))),
         ]
     except (ValueError, TypeError) as exc:  # the checks above should have caught it; say it in CLI terms
         raise DataError(_cli_words(str(exc))) from None
@@ -236,67 +248,85 @@ def _cmd_kl(args) -> int:
     for name, value in rows:
         print(f"  {name:<{width}}  {_fmt(value)}")
     if math.isinf(rows[0][1]):
-        zero = [i + 1 for i, (a, b) in enumerate(zip(cols[args.p], cols[args.q])) if b == 0 and a > 0]
-        print(f"  D({args.p} || {args.q}) is infinite: {args.q} is 0 where {args.p} is not (rows {', '.join(map(str, zero[:10]))})")
+        zero = [i + 1 for i, (a, b) in enumerate(zip(cols[p_name], cols[q_name])) if b == 0 and a > 0]
+        print(f"  D({p_name} || {q_name}) is infinite: {q_name} is 0 where {p_name} is not (rows {', '.join(map(str, zero[:10]))})")
     return EXIT_OK
 
 
-# --------------------------------------------------------------------------- the parser
+# --------------------------------------------------------------------------- the typer app
 
 
-def _base(text: str) -> float:
+def _base(value: float | None) -> float | None:
     """--base: a finite number above 1 (the library's rule: below 1 every divergence turns negative)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 1):
-        msg = f"must be a finite number above 1 (2 for bits), got {text!r}; below 1 every divergence would be negative"
-        raise argparse.ArgumentTypeError(msg)
+    if value is not None and not (math.isfinite(value) and value > 1):
+        msg = f"must be a finite number above 1 (2 for bits), got {value!r}; below 1 every divergence would be negative"
+        raise typer.BadParameter(msg)
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
-        prog="kullback", description="How different are two probability distributions?", epilog=_EPILOG, formatter_class=fmt
-    )
-    parser.add_argument("--version", action="version", version=f"kullback {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_kl = sub.add_parser(
-        "kl",
-        help="divergences between two columns of weights in a CSV file",
-        description="D(p||q), D(q||p), JS(p, q), H(p), H(q) and H(p, q) of two columns of a CSV file (one row per outcome).",
-        epilog=_EPILOG,
-        formatter_class=fmt,
-    )
-    p_kl.add_argument("file", help="CSV file (UTF-8, with a header row, one row per outcome); - reads standard input")
-    p_kl.add_argument("--p", required=True, help="column holding p (the reference distribution)")
-    p_kl.add_argument("--q", required=True, help="column holding q (the approximation); may be the same column as --p")
-    p_kl.add_argument("--normalize", action="store_true", help="treat the columns as unnormalised weights, e.g. counts")
-    p_kl.add_argument("--base", type=_base, default=None, help="logarithm base: 2 for bits (default: nats)")
-    from ._cli_data import add_parsers  # compare, profile (issue 27)
-
-    add_parsers(sub, fmt)
-    return parser
+def _version(value: bool) -> None:
+    if value:
+        print(f"kullback {__version__}")
+        raise typer.Exit(EXIT_OK)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+app = typer.Typer(
+    name="kullback",
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback(epilog=_TOP_EPILOG)
+def _kullback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """How different are two probability distributions?"""
+
+
+@app.command(
+    "kl",
+    epilog=_EPILOG,
+    short_help="divergences between two columns of weights in a CSV file",
+    help="D(p||q), D(q||p), JS(p, q), H(p), H(q) and H(p, q) of two columns of a CSV file (one row per outcome).",
+)
+def _kl(
+    file: str = typer.Argument(
+        ..., metavar="FILE", help="CSV file (UTF-8, with a header row, one row per outcome); - reads standard input"
+    ),
+    p: str = typer.Option(..., "--p", help="column holding p (the reference distribution)"),
+    q: str = typer.Option(..., "--q", help="column holding q (the approximation); may be the same column as --p"),
+    normalize: bool = typer.Option(False, "--normalize", help="treat the columns as unnormalised weights, e.g. counts"),
+    base: float | None = typer.Option(None, "--base", callback=_base, help="logarithm base: 2 for bits (default: nats)"),
+) -> None:
+    finish(_kl_status, file, p, q, normalize, base)
+
+
+def _kl_status(*args) -> int:
+    """`kullback kl`'s exit status, its errors reported in one line on stderr."""
     try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2, message already printed)
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if hasattr(args, "_run"):  # the dataset subcommands handle their own errors (_cli_data.py)
-        return args._run(args)
-    try:
-        return _cmd_kl(args)
+        return _cmd_kl(*args)
     except UsageError as exc:
-        print(f"kullback: error: {exc} (see kullback {args.command} --help)", file=sys.stderr)
+        print(f"kullback: error: {exc} (see kullback kl --help)", file=sys.stderr)
         return EXIT_USAGE
     except DataError as exc:
         print(f"kullback: error: {exc}", file=sys.stderr)
         return EXIT_DATA
+
+
+register(app)  # compare, profile (issue 27)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    command = typer.main.get_command(app)
+    try:  # standalone: typer prints usage errors (exit 2) and ends every run with SystemExit
+        command.main(args=argv, prog_name="kullback", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -216,6 +216,8 @@ class Comparison:
 
         return summary_table_html(self)
 
+    from ._table import rich_table as __rich__  # rich.print(comparison): the table as a rich Table
+
 
 # ---------------------------------------------------------------- aligning two column profiles
 

@@ -1,11 +1,12 @@
-"""The plain-text table a Comparison prints (the repr and ``kullback compare --format table``)."""
+"""The table a Comparison prints: plain text (the repr; ``kullback compare`` into a pipe or file), a rich Table
+(``rich.print(comparison)``; ``kullback compare`` on a terminal, rich imported only then) and HTML (``_repr_html_``)."""
 
 from __future__ import annotations
 
 import math
 from html import escape
 
-__all__ = ["table", "summary_table_html"]
+__all__ = ["table", "rich_table", "summary_table_html"]
 
 
 def _f(x, digits=4) -> str:
@@ -22,8 +23,12 @@ def _p(x) -> str:
     return f"{x:.2g}" if x < 0.001 else f"{x:.3f}"
 
 
-def table(c) -> str:
-    """Columns sorted by the metric, with its interval, the null floor, the Holm p-value and the decision."""
+def _verdict(r) -> str:
+    return "DRIFT" if r.drift else ("significant, below threshold" if r.significant else "no")
+
+
+def _cells(c):
+    """The title, the header, one row of cells per column (sorted by the metric) and the closing line."""
     m = c.metric
     head = ["column", "kind", "n_ref", "n_cur", m, f"{int(100 * c.confidence)}% CI", "null floor", "p (Holm)", "drift"]
     rows = []
@@ -32,22 +37,48 @@ def table(c) -> str:
             rows.append([r.column, r.kind, str(r.n_reference), str(r.n_current), "-", "-", "-", "-", f"error: {r.reason}"])
             continue
         e = r.estimates[m]
-        verdict = "DRIFT" if r.drift else ("significant, below threshold" if r.significant else "no")
         ci = f"[{_f(e.ci[0])}, {_f(e.ci[1])}]"
         rows.append(
-            [r.column, r.kind, str(r.n_reference), str(r.n_current), _f(e.value), ci, _f(r.null_floor[m]), _p(r.p_value_holm), verdict]
+            [r.column, r.kind, str(r.n_reference), str(r.n_current), _f(e.value), ci, _f(r.null_floor[m]), _p(r.p_value_holm), _verdict(r)]
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
-    widths[-1] = len(head[-1])
-    line = lambda cells: "  ".join(s.ljust(w) for s, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     smooth = c.smoothing or "none"
     title = f"kullback compare: {m} (smoothing={smooth}), drift = Holm p < {c.alpha:g} and CI lower end > {c.threshold:g}" + (
         f", base {c.base:g}" if c.base else ", nats"
     )
-    out = [title, line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
     drifted = c.drifted
-    out.append(f"{len(drifted)} of {len(c.columns)} column(s) drifted" + (f": {', '.join(drifted)}" if drifted else ""))
-    return "\n".join(out)
+    footer = f"{len(drifted)} of {len(c.columns)} column(s) drifted" + (f": {', '.join(drifted)}" if drifted else "")
+    return title, head, rows, footer
+
+
+def table(c) -> str:
+    """Columns sorted by the metric, with its interval, the null floor, the Holm p-value and the decision."""
+    title, head, rows, footer = _cells(c)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
+    widths[-1] = len(head[-1])
+    line = lambda cells: "  ".join(s.ljust(w) for s, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([title, line(head), line(["-" * w for w in widths])] + [line(r) for r in rows] + [footer])
+
+
+# The decision's colour in a terminal (rich styles); an error row is red throughout.
+_STYLES = {"DRIFT": "bold red", "significant, below threshold": "yellow", "no": "green"}
+
+
+def rich_table(c):
+    """The same table as a ``rich.table.Table`` (``rich.print(comparison)``; ``kullback compare`` on a terminal)."""
+    from rich.table import Table
+    from rich.text import Text  # every cell a Text: a column named "[b]" is shown, not read as markup
+
+    title, head, rows, footer = _cells(c)
+    title = title.replace(", drift = ", "\ndrift = ", 1)  # two short lines: rich wraps a title to the table's width
+    t = Table(title=Text(title), caption=Text(footer), title_justify="left", caption_justify="left", box=None, pad_edge=False)
+    for i, h in enumerate(head):  # on a narrow terminal the names, the intervals and the verdicts fold, other numbers do not
+        wraps = i in (0, 5, len(head) - 1)
+        t.add_column(Text(h), justify="right" if 2 <= i <= 7 else "left", no_wrap=not wraps, overflow="fold", header_style="bold")
+    for row in rows:
+        error = row[-1].startswith("error: ")
+        cells = [Text(s) for s in row[:-1]] + [Text(row[-1], style="red" if error else _STYLES[row[-1]])]
+        t.add_row(*cells, style="red" if error else None)
+    return t
 
 
 def summary_table_html(c) -> str:
@@ -63,7 +94,7 @@ def summary_table_html(c) -> str:
             rows.append(f"<tr class=error>{tds}<td class=l colspan=8>error: {escape(r.reason)}</td></tr>")
             continue
         e = r.estimates[m]
-        verdict = "DRIFT" if r.drift else ("significant, below threshold" if r.significant else "no")
+        verdict = _verdict(r)
         cells = [r.n_reference, r.n_current, r.missing_reference, r.missing_current, _f(e.value), f"[{_f(e.ci[0])}, {_f(e.ci[1])}]",
                  _f(r.kl.value), _f(r.kl_reverse.value), _f(r.js.value), _f(r.null_floor[m]), _p(r.p_value_holm)]  # fmt: skip
         tds = f"<td class=l><a href='#col-{_id(r.column)}'>{escape(r.column)}</a></td><td class=l>{r.kind}</td>"
