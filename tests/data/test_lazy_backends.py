@@ -280,3 +280,16 @@ def test_missing_column_stays_per_column_with_lazy_inputs(tmp_path):
     for r, c in ((pl.from_arrow(ref).lazy(), pl.from_arrow(cur).lazy()), (duckdb.from_arrow(ref), duckdb.from_arrow(cur))):
         out = kb.compare(r, c, permutations=99)
         assert out["ints"].status == "error" and out["x"].status == "ok" and out["s"].status == "ok"
+
+
+def test_polars_without_collect_batches_reads_one_column_at_a_time(monkeypatch):
+    """Polars < 1.34 has no ``collect_batches``: one column collected (never the table), handed over in slices."""
+    table = _table(9)
+    want = kb.profile(_pandas(table), max_categories=MAX_CAT)
+    monkeypatch.delattr(pl.LazyFrame, "collect_batches")
+    monkeypatch.setattr(_lazy, "BATCH_ROWS", 500)
+    sizes = []
+    canonical = _lazy._canonical
+    monkeypatch.setattr(_lazy, "_canonical", lambda s, kind: sizes.append(len(s)) or canonical(s, kind))
+    assert kb.profile(pl.from_arrow(table).lazy(), max_categories=MAX_CAT).to_dict() == want.to_dict()
+    assert max(sizes) == 500

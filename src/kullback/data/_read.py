@@ -127,7 +127,7 @@ def read_columns(data, columns=None):
         return _one_by_one(f, names, schema, where, _files(os.fspath(data))), absent
     from ._lazy import lazy_columns  # Polars LazyFrames (CSV paths) and DuckDB relations: the backend scans
 
-    lazy = lazy_columns(f, names, schema, where)
+    lazy = lazy_columns(f, names, schema, where, data)
     if lazy is not None:
         return lazy, absent
     eager = _collect(f, names, where)
