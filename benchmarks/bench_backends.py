@@ -6,13 +6,19 @@ and reports the wall time and the peak resident memory (``getrusage``), in four 
 
 - ``backend``: ``kb.profile(relation)`` / ``kb.profile(path)``: the backend scans (``kullback.data._lazy``):
   numeric columns in batches of 2^20 rows, the labels counted by one group-by;
+- ``backend, 256 MB memory_limit``: the same, DuckDB's cache of the blocks it read capped (``SET
+  memory_limit``; by default it keeps up to 80% of the RAM, which shows in the resident memory);
 - ``backend, fixed edges``: the same table counted on the edges of the first profile (what ``kb.compare``
   does with the current table): one aggregate query per numeric column;
+- ``scan_csv, schema given``: the CSV as a Polars LazyFrame whose schema is given (a path's columns are
+  typed by Polars reading every row first, ``infer_schema_length=None``, so that a column with text after
+  many numbers stays text: that inference is the CSV path's peak);
 - ``whole``: the table collected whole first (the path before the lazy reader, kept for comparison);
 - ``floor``: the backend reading the three columns whole and nothing else (``rel.to_arrow_table()``,
   ``pl.read_csv``).
 
     python benchmarks/bench_backends.py --rows 10000000
+    python benchmarks/bench_backends.py --rows 30000000 --inputs duckdb
 
 The files go to a temporary folder, removed at the end (10^7 rows: 0.3 GB of CSV).
 """
@@ -27,7 +33,7 @@ import sys
 import tempfile
 import time
 
-MODES = ("backend", "backend, fixed edges", "whole", "floor")
+MODES = ("backend", "backend, 256 MB memory_limit", "backend, fixed edges", "scan_csv, schema given", "whole", "floor")
 
 
 def write(folder, rows):
@@ -60,6 +66,8 @@ def child(mode, source, path):
         import duckdb
 
         con = duckdb.connect(path, read_only=True)
+        if mode.endswith("memory_limit"):  # DuckDB keeps the blocks it read cached up to this (default 80% of RAM)
+            con.execute("SET memory_limit = '256MB'")
         data = lambda: con.table("t")  # noqa: E731
     else:
         data = lambda: path  # noqa: E731
@@ -73,8 +81,12 @@ def child(mode, source, path):
     elif mode == "whole":
         _lazy.lazy_columns = lambda *a: None  # the eager read: the table collected, then profiled
         kb.profile(data())
-    elif mode == "backend":
+    elif mode.startswith("backend") and "fixed" not in mode:
         kb.profile(data())
+    elif mode == "scan_csv, schema given":  # a Polars LazyFrame: no inference over every row of the file
+        import polars as pl
+
+        kb.profile(pl.scan_csv(path, schema={"x": pl.Float64, "k": pl.Int64, "s": pl.String}))
     else:
         ref = kb.profile(data())
         t = time.perf_counter()
@@ -88,6 +100,7 @@ def child(mode, source, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--inputs", nargs="+", default=["duckdb", "csv"], choices=["duckdb", "csv"])
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -104,7 +117,9 @@ def main(argv=None):
         print("| input | read | seconds | peak RSS (MB) | RSS before (MB) |")
         print("|---|---|---|---|---|")
         for source, path in (("duckdb", db), ("csv", csv)):
-            for mode in MODES:
+            if source not in a.inputs:
+                continue
+            for mode in [m for m in MODES if ("scan_csv" if source == "duckdb" else "memory_limit") not in m]:
                 out = subprocess.run([sys.executable, __file__, "--child", mode, source, path], capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 name = "DuckDB table" if source == "duckdb" else "CSV path"

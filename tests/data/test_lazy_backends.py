@@ -293,3 +293,43 @@ def test_polars_without_collect_batches_reads_one_column_at_a_time(monkeypatch):
     monkeypatch.setattr(_lazy, "_canonical", lambda s, kind: sizes.append(len(s)) or canonical(s, kind))
     assert kb.profile(pl.from_arrow(table).lazy(), max_categories=MAX_CAT).to_dict() == want.to_dict()
     assert max(sizes) == 500
+
+
+@pytest.mark.parametrize("kind", ["polars-lazy", "duckdb"])
+def test_column_names_that_sql_or_our_queries_use(kind, tmp_path):
+    """Names like the aliases of a query (n, f, r, v), with quotes, spaces or SQL keywords, are read as any other."""
+    rng = np.random.default_rng(10)
+    names = ["n", "f", "r", "v", 'say "hi"', "from", "a b"]
+    table = pa.table({c: rng.normal(size=200) if i % 2 else rng.choice(["p", "q"], 200) for i, c in enumerate(names)})
+    want = kb.profile(_pandas(table))
+    got = kb.profile(_inputs(kind, table, tmp_path, "t"))
+    assert got.to_dict() == want.to_dict()
+    assert kb.profile(_inputs(kind, table, tmp_path, "t"), bins=want).to_dict() == want.to_dict()
+
+
+@pytest.mark.parametrize("kind", ["polars-lazy", "duckdb"])
+def test_datetimes_counted_on_fixed_edges_by_the_backend(kind, tmp_path, monkeypatch):
+    """Datetimes of every unit, dates and time-zoned instants counted by the backend (epoch ns) as the eager
+    read counts them, values on the edges included; nothing streamed."""
+    rng = np.random.default_rng(11)
+    n = 1500
+    sec = np.datetime64("2019-06-01") + rng.integers(0, 40, n).astype("timedelta64[D]").astype("timedelta64[s]")
+    sec = sec + rng.integers(0, 3, n).astype("timedelta64[h]")  # many ties: values fall on the edges
+    mask = np.arange(n) % 9 == 4
+    table = pa.table(
+        {
+            "us": pa.array(sec.astype("datetime64[us]"), mask=mask),
+            "ns": pa.array(sec.astype("datetime64[ns]")),
+            "s": pa.array(sec),
+            "date": pa.array(sec.astype("datetime64[D]")).cast(pa.date32()),
+            "tz": pa.array(sec.astype("datetime64[us]")).cast(pa.timestamp("us", tz="UTC")),
+        }
+    )
+    ref = _eager(monkeypatch, lambda: kb.profile(_inputs(kind, table.slice(0, 700), tmp_path, "r"), bins=6))
+    cur = table.slice(700)
+    want = _eager(monkeypatch, lambda: kb.profile(_inputs(kind, cur, tmp_path, "c"), bins=ref))
+    _, sizes = _spy_no_whole_collect(monkeypatch, 64)
+    got = kb.profile(_inputs(kind, cur, tmp_path, "c"), bins=ref)
+    assert not sizes
+    assert got.to_dict() == want.to_dict()
+    assert sum(got["us"].counts) + got["us"].underflow + got["us"].overflow == n - 700 - got["us"].missing

@@ -37,7 +37,7 @@ from ._read import Column, DataError, _collect, _column, _datetime_ns, _files, _
 __all__ = ["lazy_columns", "LazyBatches", "BATCH_ROWS"]
 
 BATCH_ROWS = 1 << 20  # rows of one batch: memory is bounded by this, not by the rows of the table
-_N, _FIRST = "__kullback_n__", "__kullback_first__"
+_N, _FIRST, _V = "__kullback_n__", "__kullback_first__", "__kullback_v__"  # names of our own columns
 
 
 @contextmanager
@@ -120,9 +120,9 @@ class LazyBatches:
     def count_on(self, edges) -> dict:
         """``EdgeCounter(edges, kind)``'s result over the column: by the backend where the type allows."""
         counter = EdgeCounter(edges, self.kind)
-        if self.kind == "numeric" and self.pushable and counter.E.size:
+        if self.pushable and counter.E.size:
             with _reading(self.where):
-                n, nan, posinf, neginf, below = self.scan.count_numeric(self.name, counter.E)
+                n, nan, posinf, neginf, below = self.scan.count(self.name, counter.E, self.kind)
             counter.n, counter.nan, counter.posinf, counter.neginf = n, nan, posinf, neginf
             counter.below[:] = below
         else:
@@ -141,9 +141,11 @@ def _canonical(s, kind) -> np.ndarray:
 
 
 def _edge_queries(edges):
-    """(edge, operator) for every edge: ``x < e`` but ``x <= e`` for the last (EdgeCounter's ``below``)."""
+    """(edge, operator) for every edge: ``x < e`` but ``x <= e`` for the last (EdgeCounter's ``below``);
+    float64 edges as floats, datetime edges (int64 ns) as ints."""
     last = edges.size - 1
-    return [(float(e), "<=" if i == last else "<") for i, e in enumerate(edges)]
+    cast = int if edges.dtype.kind == "i" else float
+    return [(cast(e), "<=" if i == last else "<") for i, e in enumerate(edges)]
 
 
 # ---------------------------------------------------------------- Polars
@@ -169,7 +171,7 @@ class _PolarsScan:
         return {c: (int(row[0]), int(row[i + 1])) for i, c in enumerate(names)}
 
     def pushable(self, name) -> bool:
-        return True  # the same cast as the eager read's, by the same engine
+        return True  # the same cast as the eager read's by the same engine; datetimes: dt.epoch("ns")
 
     def groupable(self, dtype) -> bool:
         import narwhals as nw
@@ -203,17 +205,21 @@ class _PolarsScan:
         vc = q.collect(**_streaming(pl))
         return vc.get_column(name).to_list(), vc.get_column(_N).to_numpy().astype(np.int64)
 
-    def count_numeric(self, name, edges):
+    def count(self, name, edges, kind):
         pl = self._pl()
-        v = pl.col(name).cast(pl.Float64)
-        fin = v.is_finite()
 
         def total(cond, alias):
             return cond.cast(pl.Int64).sum().alias(alias)
 
-        aggs = [total(v.is_nan(), "nan"), total(v == np.inf, "posinf"), total(v == -np.inf, "neginf"), total(fin, "n")]
+        if kind == "datetime":  # int64 ns since the epoch, as _read._datetime_ns gives them (dates: midnight UTC)
+            v, fin, dtype = pl.col(name).dt.epoch("ns"), pl.lit(True), pl.Int64
+            aggs = [pl.lit(0).alias("nan"), pl.lit(0).alias("posinf"), pl.lit(0).alias("neginf"), pl.len().alias("n")]
+        else:
+            v, dtype = pl.col(name).cast(pl.Float64), pl.Float64
+            fin = v.is_finite()
+            aggs = [total(v.is_nan(), "nan"), total(v == np.inf, "posinf"), total(v == -np.inf, "neginf"), total(fin, "n")]
         for i, (e, op) in enumerate(_edge_queries(edges)):
-            e = pl.lit(e, dtype=pl.Float64)
+            e = pl.lit(e, dtype=dtype)
             aggs.append(total(fin & ((v <= e) if op == "<=" else (v < e)), f"b{i}"))
         row = self.lf.filter(pl.col(name).is_not_null()).select(aggs).collect(**_streaming(pl)).row(0)
         return row[3], row[0], row[1], row[2], np.asarray(row[4:], dtype=np.int64)
@@ -240,6 +246,7 @@ class _DuckScan:
 
     _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
     _FLOATS = ("FLOAT", "DOUBLE")
+    _TIMES = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE")
 
     @staticmethod
     def native_type(duckdb):
@@ -260,7 +267,7 @@ class _DuckScan:
     def pushable(self, name) -> bool:
         # integers and floats: DuckDB's cast to DOUBLE rounds as Arrow's does (C++'s static_cast); decimals
         # and 128-bit integers convert their own way, so they are counted on the batches the eager read converts
-        return self.types.get(name) in self._INTS + self._FLOATS
+        return self.types.get(name) in self._INTS + self._FLOATS + self._TIMES  # datetimes: epoch_ns, as Arrow's
 
     def groupable(self, dtype) -> bool:
         import narwhals as nw
@@ -279,18 +286,24 @@ class _DuckScan:
     def value_counts(self, name):
         c = _q(name)
         rows = self._sql(
-            f"SELECT {c}, count(*) AS n, min(r) AS f FROM (SELECT {c}, row_number() OVER () AS r FROM {_T}) "
-            f"WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY n DESC, f"
+            f"SELECT {c}, count(*) AS {_N}, min({_FIRST}) AS {_FIRST}_ FROM (SELECT {c}, row_number() OVER () AS {_FIRST} "
+            f"FROM {_T}) WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY {_N} DESC, {_FIRST}_"
         ).fetchall()
         return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64)
 
-    def count_numeric(self, name, edges):
-        x, fin = "v", "isfinite(v)"
-        terms = [f"count(*) FILTER (WHERE isnan({x}))", f"count(*) FILTER (WHERE {x} = 'inf'::DOUBLE)"]
-        terms += [f"count(*) FILTER (WHERE {x} = '-inf'::DOUBLE)", f"count(*) FILTER (WHERE {fin})"]
-        # each edge as the text of the float64 it is (repr round-trips): a numeric literal would be a DECIMAL
-        terms += [f"count(*) FILTER (WHERE {fin} AND {x} {op} '{e!r}'::DOUBLE)" for e, op in _edge_queries(edges)]
-        sub = f"SELECT CAST({_q(name)} AS DOUBLE) AS v FROM {_T} WHERE {_q(name)} IS NOT NULL"
+    def count(self, name, edges, kind):
+        x = _V
+        if kind == "datetime":  # int64 ns since the epoch; an edge is a BIGINT literal
+            value = f"epoch_ns({_q(name)})"
+            terms = ["0", "0", "0", "count(*)"]
+            terms += [f"count(*) FILTER (WHERE {x} {op} {e:d})" for e, op in _edge_queries(edges)]
+        else:
+            fin, value = f"isfinite({x})", f"CAST({_q(name)} AS DOUBLE)"
+            terms = [f"count(*) FILTER (WHERE isnan({x}))", f"count(*) FILTER (WHERE {x} = 'inf'::DOUBLE)"]
+            terms += [f"count(*) FILTER (WHERE {x} = '-inf'::DOUBLE)", f"count(*) FILTER (WHERE {fin})"]
+            # each edge as the text of the float64 it is (repr round-trips): a numeric literal would be a DECIMAL
+            terms += [f"count(*) FILTER (WHERE {fin} AND {x} {op} '{e!r}'::DOUBLE)" for e, op in _edge_queries(edges)]
+        sub = f"SELECT {value} AS {_V} FROM {_T} WHERE {_q(name)} IS NOT NULL"
         row = self._sql(f"SELECT {', '.join(terms)} FROM ({sub})").fetchall()[0]
         return int(row[3]), int(row[0]), int(row[1]), int(row[2]), np.asarray(row[4:], dtype=np.int64)
 
