@@ -1,15 +1,16 @@
 """Peak memory and time of `kb.profile` on a DuckDB table and a CSV file, read by the backend vs collected whole.
 
 Writes a DuckDB database file holding one table of ``rows`` rows (``x`` normal floats, ``k`` integers of a
-Poisson law, ``s`` one of 8 labels) and the same table as a CSV file, then profiles each in a fresh process
-and reports the wall time and the peak resident memory (``getrusage``), in four ways:
+geometric law, ``s`` one of 8 labels) and the same table as a CSV file, then profiles each in a fresh process
+and reports the wall time, the peak resident memory (``getrusage``) and the peak of its anonymous part
+(what the process allocated, without the pages of the files it maps), in these ways:
 
 - ``backend``: ``kb.profile(relation)`` / ``kb.profile(path)``: the backend scans (``kullback.data._lazy``):
   numeric columns in batches of 2^20 rows, the labels counted by one group-by;
 - ``backend, 256 MB memory_limit``: the same, DuckDB's cache of the blocks it read capped (``SET
   memory_limit``; by default it keeps up to 80% of the RAM, which shows in the resident memory);
-- ``backend, fixed edges``: the same table counted on the edges of the first profile (what ``kb.compare``
-  does with the current table): one aggregate query per numeric column;
+- ``backend, fixed edges``: the same table counted on the edges of the first profile, loaded from its
+  JSON (what ``kb.compare`` does with the current table): one aggregate query per numeric column;
 - ``scan_csv, schema given``: the CSV as a Polars LazyFrame whose schema is given (a path's columns are
   typed by Polars reading every row first, ``infer_schema_length=None``, so that a column with text after
   many numbers stays text: that inference is the CSV path's peak);
@@ -54,14 +55,36 @@ def write(folder, rows):
     return db, csv
 
 
+class AnonPeak:
+    """The peak of the process's anonymous resident memory (``RssAnon``, sampled every 2 ms): what it
+    allocated, without the pages of files it maps (Polars maps the CSV; they count in the RSS)."""
+
+    def __init__(self):
+        import threading
+
+        self.peak, self.stop = 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.wait(0.002):
+            with open("/proc/self/status") as fh:
+                kb = next(int(line.split()[1]) for line in fh if line.startswith("RssAnon"))
+            self.peak = max(self.peak, kb / 1024)
+
+    def done(self):
+        self.stop.set()
+        self.thread.join()
+        return self.peak
+
+
 def child(mode, source, path):
     import resource
 
     import kullback as kb
     from kullback.data import _lazy
 
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.perf_counter()
+    ref = path + ".profile.json"  # the "backend" run's profile, the edges of the "fixed edges" run
     if source == "duckdb":
         import duckdb
 
@@ -71,6 +94,10 @@ def child(mode, source, path):
         data = lambda: con.table("t")  # noqa: E731
     else:
         data = lambda: path  # noqa: E731
+    bins = kb.Profile.load(ref) if "fixed" in mode else "auto"
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    anon = AnonPeak()
+    t = time.perf_counter()
     if mode == "floor":
         if source == "duckdb":
             data().to_arrow_table()
@@ -81,20 +108,17 @@ def child(mode, source, path):
     elif mode == "whole":
         _lazy.lazy_columns = lambda *a: None  # the eager read: the table collected, then profiled
         kb.profile(data())
-    elif mode.startswith("backend") and "fixed" not in mode:
-        kb.profile(data())
     elif mode == "scan_csv, schema given":  # a Polars LazyFrame: no inference over every row of the file
         import polars as pl
 
         kb.profile(pl.scan_csv(path, schema={"x": pl.Float64, "k": pl.Int64, "s": pl.String}))
     else:
-        ref = kb.profile(data())
-        t = time.perf_counter()
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        kb.profile(data(), bins=ref)
+        p = kb.profile(data(), bins=bins)
+        if mode == "backend":
+            p.save(ref)
     s = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"s": s, "peak_mb": rss, "start_mb": base}))
+    print(json.dumps({"s": s, "peak_mb": rss, "start_mb": base, "anon_mb": anon.done()}))
 
 
 def main(argv=None):
@@ -114,8 +138,8 @@ def main(argv=None):
         db, csv = os.path.join(folder, "t.duckdb"), os.path.join(folder, "t.csv")
         mb = os.path.getsize(csv) / 2**20
         print(f"{a.rows:,} rows x 3 columns (float, integer, 8 labels); CSV {mb:.0f} MB\n")
-        print("| input | read | seconds | peak RSS (MB) | RSS before (MB) |")
-        print("|---|---|---|---|---|")
+        print("| input | read | seconds | peak RSS (MB) | peak anonymous (MB) | RSS before (MB) |")
+        print("|---|---|---|---|---|---|")
         for source, path in (("duckdb", db), ("csv", csv)):
             if source not in a.inputs:
                 continue
@@ -123,7 +147,7 @@ def main(argv=None):
                 out = subprocess.run([sys.executable, __file__, "--child", mode, source, path], capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 name = "DuckDB table" if source == "duckdb" else "CSV path"
-                print(f"| {name} | {mode} | {r['s']:.2f} | {r['peak_mb']:.0f} | {r['start_mb']:.0f} |")
+                print(f"| {name} | {mode} | {r['s']:.2f} | {r['peak_mb']:.0f} | {r['anon_mb']:.0f} | {r['start_mb']:.0f} |")
     return 0
 
 

@@ -333,3 +333,14 @@ def test_datetimes_counted_on_fixed_edges_by_the_backend(kind, tmp_path, monkeyp
     assert not sizes
     assert got.to_dict() == want.to_dict()
     assert sum(got["us"].counts) + got["us"].underflow + got["us"].overflow == n - 700 - got["us"].missing
+
+
+@pytest.mark.parametrize("kind", ["polars-lazy", "duckdb"])
+def test_empty_and_all_missing_columns_as_the_eager_read(kind, tmp_path, monkeypatch):
+    """An empty table and columns whose every value is missing give what the eager read gives."""
+    empty = pa.table({"x": pa.array([], pa.float64()), "s": pa.array([], pa.string()), "d": pa.array([], pa.timestamp("us"))})
+    nulls = pa.table({"x": pa.array([None] * 5, pa.float64()), "s": pa.array([None] * 5, pa.string()), "y": pa.array([1.0] * 5)})
+    for table in (empty, nulls):
+        want = _eager(monkeypatch, lambda t=table: kb.profile(_inputs(kind, t, tmp_path, "t")))
+        assert kb.profile(_inputs(kind, table, tmp_path, "t")).to_dict() == want.to_dict()
+    assert want["x"].kind == "null" and want["y"].counts == (5,)
