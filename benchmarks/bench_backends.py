@@ -7,8 +7,9 @@ and reports the wall time, the peak resident memory (``getrusage``) and the peak
 
 - ``backend``: ``kb.profile(relation)`` / ``kb.profile(path)``: the backend scans (``kullback.data._lazy``):
   numeric columns in batches of 2^20 rows, the labels counted by one group-by;
-- ``backend, 256 MB memory_limit``: the same, DuckDB's cache of the blocks it read capped (``SET
-  memory_limit``; by default it keeps up to 80% of the RAM, which shows in the resident memory);
+- ``backend, DuckDB memory_limit``: the same, DuckDB's cache of the blocks it read capped (``SET
+  memory_limit``, 128 MB or ``--duckdb-memory-limit``; by default DuckDB keeps up to 80% of the RAM,
+  which shows in the resident memory as the rows grow);
 - ``backend, fixed edges``: the same table counted on the edges of the first profile, loaded from its
   JSON (what ``kb.compare`` does with the current table): one aggregate query per numeric column;
 - ``scan_csv, schema given``: the CSV as a Polars LazyFrame whose schema is given (a path's columns are
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 
-MODES = ("backend", "backend, 256 MB memory_limit", "backend, fixed edges", "scan_csv, schema given", "whole", "floor")
+MODES = ("backend", "backend, DuckDB memory_limit", "backend, fixed edges", "scan_csv, schema given", "whole", "floor")
 
 
 def write(folder, rows):
@@ -90,7 +91,7 @@ def child(mode, source, path):
 
         con = duckdb.connect(path, read_only=True)
         if mode.endswith("memory_limit"):  # DuckDB keeps the blocks it read cached up to this (default 80% of RAM)
-            con.execute("SET memory_limit = '256MB'")
+            con.execute(f"SET memory_limit = '{os.environ.get('KB_DUCKDB_LIMIT', '128MB')}'")
         data = lambda: con.table("t")  # noqa: E731
     else:
         data = lambda: path  # noqa: E731
@@ -125,6 +126,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--inputs", nargs="+", default=["duckdb", "csv"], choices=["duckdb", "csv"])
+    ap.add_argument("--duckdb-memory-limit", default="128MB")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -144,7 +146,9 @@ def main(argv=None):
             if source not in a.inputs:
                 continue
             for mode in [m for m in MODES if ("scan_csv" if source == "duckdb" else "memory_limit") not in m]:
-                out = subprocess.run([sys.executable, __file__, "--child", mode, source, path], capture_output=True, text=True, check=True)
+                env = os.environ | {"KB_DUCKDB_LIMIT": a.duckdb_memory_limit}
+                cmd = [sys.executable, __file__, "--child", mode, source, path]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 name = "DuckDB table" if source == "duckdb" else "CSV path"
                 print(f"| {name} | {mode} | {r['s']:.2f} | {r['peak_mb']:.0f} | {r['anon_mb']:.0f} | {r['start_mb']:.0f} |")
