@@ -13,6 +13,8 @@ import math
 import narwhals as nw
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import kullback as kb
 from kullback.data import _lazy, _read
@@ -344,3 +346,36 @@ def test_empty_and_all_missing_columns_as_the_eager_read(kind, tmp_path, monkeyp
         want = _eager(monkeypatch, lambda t=table: kb.profile(_inputs(kind, t, tmp_path, "t")))
         assert kb.profile(_inputs(kind, table, tmp_path, "t")).to_dict() == want.to_dict()
     assert want["x"].kind == "null" and want["y"].counts == (5,)
+
+
+_floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 0.1, 0.3]),
+)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(_floats, min_size=0, max_size=60),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=2, max_size=6),
+    st.data(),
+)
+def test_pushed_down_counts_match_the_edge_counter_anywhere(values, edges, data):
+    """Any float64 values (NaN, +-inf, -0.0, subnormals, the largest doubles), edges anywhere, some taken from
+    the values themselves: the backend's counts equal EdgeCounter's over the NumPy array, in Polars and DuckDB."""
+    from kullback.data._exact import EdgeCounter
+
+    x = np.asarray(values, dtype=np.float64)
+    finite = [v for v in values if math.isfinite(v)]
+    if finite:
+        edges = edges + data.draw(st.lists(st.sampled_from(finite), max_size=3))
+    e = np.unique(np.asarray(edges, dtype=np.float64))
+    assume(e.size >= 2)  # a profile's edges are two at least (a constant column repeats its value)
+    counter = EdgeCounter(e, "numeric")
+    counter.add(x)
+    want = counter.result()
+    table = pa.table({"x": pa.array(x, type=pa.float64())})
+    for scan in (_lazy._PolarsScan(pl.from_arrow(table).lazy(), "t"), _lazy._DuckScan(duckdb.connect().from_arrow(table), "t")):
+        got = _lazy.LazyBatches(scan, "x", "numeric", True, "t").count_on(e)
+        assert got == want, type(scan).__name__
