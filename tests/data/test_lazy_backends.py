@@ -106,8 +106,21 @@ def _inputs(kind, table, tmp_path, stem):
 BACKENDS = ["pandas", "pyarrow", "polars", "polars-lazy", "duckdb", "csv", "glob-csv", "glob-parquet"]
 
 
-@pytest.mark.parametrize("kind", BACKENDS)
-def test_backends_give_the_profile_and_comparison_of_pandas(kind, tmp_path):
+@pytest.fixture(autouse=True)
+def _long(monkeypatch):
+    """Every table here counts as long (read by the backend, column by column), unless a test says otherwise."""
+    monkeypatch.setattr(_lazy, "WHOLE_VALUES", 0)
+
+
+LAZY = ["polars-lazy", "duckdb", "csv", "glob-csv"]  # lazy inputs: long (by column) or short (a few columns per scan)
+CASES = [(k, 0) for k in BACKENDS] + [(k, w) for k in LAZY for w in (2 * N, 1 << 23)]
+
+
+@pytest.mark.parametrize(("kind", "whole_values"), CASES, ids=[f"{k}-{w}" for k, w in CASES])
+def test_backends_give_the_profile_and_comparison_of_pandas(kind, whole_values, tmp_path, monkeypatch):
+    """Long lazy tables (read by the backend), short ones (a few columns per scan) and in-memory ones: the
+    same numbers as pandas."""
+    monkeypatch.setattr(_lazy, "WHOLE_VALUES", whole_values)
     dates = "csv" not in kind  # a CSV holds datetimes as text
     ref_t, cur_t = _table(1, dates=dates), _table(2, shift=0.3, dates=dates)
     want_p = kb.profile(_pandas(ref_t), max_categories=MAX_CAT)
@@ -379,3 +392,24 @@ def test_pushed_down_counts_match_the_edge_counter_anywhere(values, edges, data)
     for scan in (_lazy._PolarsScan(pl.from_arrow(table).lazy(), "t"), _lazy._DuckScan(duckdb.connect().from_arrow(table), "t")):
         got = _lazy.LazyBatches(scan, "x", "numeric", True, "t").count_on(e)
         assert got == want, type(scan).__name__
+
+
+@pytest.mark.parametrize("kind", ["polars-lazy", "duckdb", "csv"])
+def test_short_table_is_read_a_few_columns_per_scan(kind, tmp_path, monkeypatch):
+    """A table of at most WHOLE_VALUES values per scan: each scan reads that many columns, never more."""
+    import narwhals as nw
+
+    table = _table(12, dates=kind != "csv")
+    want = kb.profile(_pandas(table), max_categories=MAX_CAT)
+    data = _inputs(kind, table, tmp_path, "t")
+    monkeypatch.setattr(_lazy, "WHOLE_VALUES", 2 * N)
+    widths = []
+    select = nw.LazyFrame.select
+
+    def spy(self, *names, **k):
+        widths.append(len(names[0]) if len(names) == 1 and isinstance(names[0], list) else len(names))
+        return select(self, *names, **k)
+
+    monkeypatch.setattr(nw.LazyFrame, "select", spy)
+    assert kb.profile(data, max_categories=MAX_CAT).to_dict() == want.to_dict()
+    assert widths and max(widths) == 2 and sum(widths) == table.num_columns

@@ -1,6 +1,7 @@
 """Lazy inputs read by their own engine: Polars LazyFrames (CSV scans of paths included) and DuckDB relations.
 
-Nothing here collects a table whole.  The backend runs the scan; we receive only what is small:
+Nothing here collects a long table whole: a short one is read as before, as many columns per scan as hold
+``WHOLE_VALUES`` values; of a longer one the backend runs the scans and we receive only what is small:
 
 - the rows and missing values of every column: one aggregate query for the table;
 - a categorical or boolean column: its distinct values and their counts, from one group-by query
@@ -37,6 +38,9 @@ from ._read import Column, DataError, _collect, _column, _datetime_ns, _files, _
 __all__ = ["lazy_columns", "LazyBatches", "BATCH_ROWS"]
 
 BATCH_ROWS = 1 << 20  # rows of one batch: memory is bounded by this, not by the rows of the table
+# A short table is read whole, as many columns per scan as hold this many values (64 MB of float64): one scan
+# where each column would cost two or three (a CSV parsed again each time); a longer one column by column
+WHOLE_VALUES = 1 << 23
 _N, _FIRST, _V = "__kullback_n__", "__kullback_first__", "__kullback_v__"  # names of our own columns
 
 
@@ -63,6 +67,7 @@ def lazy_columns(f, names, schema, where, data=None):
     native = nw.to_native(f)
     if _is_path(data) and os.fspath(data).lower().endswith((".csv", ".tsv")):
         native = _with_schema(native, os.fspath(data))
+        f = nw.from_native(native)
     for module, scan in _SCANS.items():
         lib = sys.modules.get(module)  # the caller's library is already imported; never import it to look
         if lib is not None and isinstance(native, scan.native_type(lib)):
@@ -81,6 +86,14 @@ def _with_schema(lf, path):
 def _columns(f, scan, names, schema, where):
     with _reading(where):
         sizes = scan.sizes(names) if names else {}
+    rows = sizes[names[0]][0] if names else 0
+    per_scan = WHOLE_VALUES // max(rows, 1)
+    if per_scan:  # short: the eager read, a few columns per scan
+        for i in range(0, len(names), per_scan):
+            chunk = names[i : i + per_scan]
+            eager = _collect(f, chunk, where)
+            yield from (_column(eager[c], c, schema[c]) for c in chunk)
+        return
     for c in names:
         yield _lazy_column(f, scan, c, schema[c], *sizes[c], where)
 
