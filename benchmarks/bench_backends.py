@@ -21,6 +21,10 @@ and reports the wall time, the peak resident memory (``getrusage``) and the peak
 
     python benchmarks/bench_backends.py --rows 10000000
     python benchmarks/bench_backends.py --rows 30000000 --inputs duckdb
+    python benchmarks/bench_backends.py --rows 1000000 --wide
+
+``--wide``: a CSV of 20 columns, short enough (10^6 rows) to be read a few columns per scan (``backend``),
+against ``by column`` (the long tables' way) and ``whole``.
 
 The files go to a temporary folder, removed at the end (10^7 rows: 0.3 GB of CSV).
 """
@@ -38,12 +42,17 @@ import time
 MODES = ("backend", "backend, DuckDB memory_limit", "backend, fixed edges", "scan_csv, schema given", "whole", "floor")
 
 
-def write(folder, rows):
+def write(folder, rows, wide=False):
     import duckdb
 
     db, csv = os.path.join(folder, "t.duckdb"), os.path.join(folder, "t.csv")
     con = duckdb.connect(db)
     con.execute("SELECT setseed(0.5)")
+    if wide:  # 15 normal floats and 5 columns of 5 labels, as CSV only
+        cols = [f"sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS x{j}" for j in range(15)]
+        cols += [f"'v' || CAST(floor(random() * 5) AS INTEGER) AS c{j}" for j in range(5)]
+        con.execute(f"COPY (SELECT {', '.join(cols)} FROM range({rows})) TO '{csv}' (HEADER)")
+        return con.close()
     con.execute(
         f"""CREATE TABLE t AS SELECT
               sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS x,
@@ -106,6 +115,9 @@ def child(mode, source, path):
             import polars as pl
 
             pl.read_csv(path, infer_schema_length=None)
+    elif mode == "by column":  # a short table read column by column, as a long one is
+        _lazy.WHOLE_VALUES = 0
+        kb.profile(data())
     elif mode == "whole":
         _lazy.lazy_columns = lambda *a: None  # the eager read: the table collected, then profiled
         kb.profile(data())
@@ -128,24 +140,28 @@ def main(argv=None):
     ap.add_argument("--inputs", nargs="+", default=["duckdb", "csv"], choices=["duckdb", "csv"])
     ap.add_argument("--duckdb-memory-limit", default="128MB")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--wide", action="store_true", help="a CSV of 20 columns (15 floats, 5 label columns)")
+    ap.add_argument("--write", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         return child(*a.child)
     if a.write:
-        return write(a.write[0], int(a.write[1])) and 0
+        return write(a.write[0], int(a.write[1]), a.write[2] == "wide") and 0
     with tempfile.TemporaryDirectory() as folder:
         # written by a child: a process's peak RSS passes to the children it starts (Linux keeps ru_maxrss over exec)
-        subprocess.run([sys.executable, __file__, "--write", folder, str(a.rows)], check=True)
+        shape = "wide" if a.wide else "long"
+        subprocess.run([sys.executable, __file__, "--write", folder, str(a.rows), shape], check=True)
         db, csv = os.path.join(folder, "t.duckdb"), os.path.join(folder, "t.csv")
         mb = os.path.getsize(csv) / 2**20
-        print(f"{a.rows:,} rows x 3 columns (float, integer, 8 labels); CSV {mb:.0f} MB\n")
+        what = "20 columns (15 floats, 5 label columns)" if a.wide else "3 columns (float, integer, 8 labels)"
+        print(f"{a.rows:,} rows x {what}; CSV {mb:.0f} MB\n")
         print("| input | read | seconds | peak RSS (MB) | peak anonymous (MB) | RSS before (MB) |")
         print("|---|---|---|---|---|---|")
         for source, path in (("duckdb", db), ("csv", csv)):
-            if source not in a.inputs:
+            if source not in (["csv"] if a.wide else a.inputs):
                 continue
-            for mode in [m for m in MODES if ("scan_csv" if source == "duckdb" else "memory_limit") not in m]:
+            modes = [m for m in MODES if ("scan_csv" if source == "duckdb" else "memory_limit") not in m]
+            for mode in ("backend", "by column", "whole") if a.wide else modes:
                 env = os.environ | {"KB_DUCKDB_LIMIT": a.duckdb_memory_limit}
                 cmd = [sys.executable, __file__, "--child", mode, source, path]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
