@@ -274,6 +274,8 @@ def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
                 return ColumnProfile(**base, edges=(), **counts, notes=("no finite value",))
             return ColumnProfile(**base, edges=edges, **counts)
         base["layout"] = layout
+        if hasattr(col.values, "count_on"):  # a lazy input: the backend counts (data/_lazy.py)
+            return ColumnProfile(**base, edges=edges, **col.values.count_on(edges))
         counter = EdgeCounter(edges, col.kind)
         for batch in _passes(col)():
             counter.add(batch)

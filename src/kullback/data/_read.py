@@ -125,6 +125,11 @@ def read_columns(data, columns=None):
     if _is_parquet(data):
         # Parquet reads one column without the others: one column in memory at a time, or in batches where long
         return _one_by_one(f, names, schema, where, _files(os.fspath(data))), absent
+    from ._lazy import lazy_columns  # Polars LazyFrames (CSV paths) and DuckDB relations: the backend scans
+
+    lazy = lazy_columns(f, names, schema, where, data)
+    if lazy is not None:
+        return lazy, absent
     eager = _collect(f, names, where)
     return (_column(eager[c], c, schema[c]) for c in names), absent
 
