@@ -9,10 +9,12 @@ ranks only.  They are found without sorting the column and without holding it:
    finite value, k doubling so that at most ``2 * SAMPLE`` are kept);
 2. each later pass counts, for every edge not yet known, the values below the two ends of the interval
    where the sample says the edge's ranks fall, and collects the values inside it (at most ``CAP``
-   values per column; an interval whose count is not yet known and turns out larger is dropped);
+   values per column; an interval whose count is not yet known and turns out larger is dropped; an
+   interval that holds one value only, an atom such as a Poisson count, is counted and not collected),
+   all in one read of each batch (:func:`kullback.data._scan.segments`);
 3. an edge is known once its interval is known to hold its ranks: its order statistics are read off the
-   sorted values collected, and the count below it is the count below the interval plus the values
-   collected below it, so the reference's bin counts need no further pass.
+   values collected (``np.partition``, no sort), and the count below it is the count below the interval
+   plus the values collected below it, so the reference's bin counts need no further pass.
 
 The sample only steers where to look: the results are the exact order statistics, hence the edges and
 counts of the whole column sorted, whatever the batching or the order of the rows (an unlucky sample,
@@ -29,6 +31,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from ._scan import segments
 
 __all__ = ["EdgeCounter", "EdgeFinder", "find_edges", "quantile_positions", "lerp", "AUTO_BINS", "auto_bins"]
 
@@ -79,16 +83,13 @@ def _up(v, kind):
     return v + 1 if kind == "datetime" else np.nextafter(v, np.inf)
 
 
+def _multiples(n, size, stride) -> int:
+    """How many of the positions n .. n + size - 1 are multiples of stride."""
+    return len(range((-n) % stride, size, stride))
+
+
 def _finite(x, kind):
     return x if kind == "datetime" or np.isfinite(x).all() else x[np.isfinite(x)]
-
-
-def _count_below(x, cuts) -> np.ndarray:
-    """count(x < c) for each c of the sorted array ``cuts``: a comparison per cut where they are few."""
-    if cuts.size <= 32:
-        return np.array([np.count_nonzero(x < c) for c in cuts], dtype=np.int64)
-    idx = np.searchsorted(cuts, x, side="right")  # the number of cuts <= x; x < c_k iff idx <= k
-    return np.cumsum(np.bincount(idx, minlength=cuts.size + 1))[:-1]
 
 
 class EdgeCounter:
@@ -108,7 +109,7 @@ class EdgeCounter:
             self.neginf += int(np.count_nonzero(x == -np.inf))
             x = x[np.isfinite(x)]
         self.n += x.size
-        if self.E.size:
+        if self.E.size:  # a comparison per edge: NumPy's vectorised loops beat one compiled pass here
             self.below[:-1] += [np.count_nonzero(x < e) for e in self.E[:-1]]
             self.below[-1] += np.count_nonzero(x <= self.E[-1])
 
@@ -130,7 +131,7 @@ class _Target:
         self.i, self.r1, self.r2 = i, int(r1), int(r2)
         self.a, self.a_below, self.b, self.b_below = lo, lo_below, hi, hi_below
         self.values = None  # (x_(r1), x_(r2)) once known
-        self.sorted = None  # the sorted values collected in [a, b) (None: an atom, [a, b) holds a only)
+        self.inside = None  # the values collected in [a, b), unsorted (None: an atom, [a, b) holds a only)
         self.collect = None  # (lo, hi, known) of this pass's collection
         self.parts = None  # the values collected in this pass (None: dropped)
         self.kept = 0
@@ -168,13 +169,15 @@ class EdgeFinder:
         self.hi = hi if self.hi is None else max(self.hi, hi)
         if self.distinct is not None:
             self._count_distinct(x)
-        start = (-self.n) % self.stride  # the finite values whose global position is a multiple of the stride
+        # the sample: the finite values whose global position is a multiple of the stride, the stride doubled
+        # (every other value kept) until at most 2 * sample are kept; doubled before this batch is copied
+        while self._kept + _multiples(self.n, x.size, self.stride) > 2 * self.sample_size:
+            s = np.concatenate(self._sample)[::2] if self._sample else np.empty(0, dtype=x.dtype)
+            self._sample, self._kept, self.stride = [s], s.size, 2 * self.stride
+        start = (-self.n) % self.stride
         self._sample.append(x[start :: self.stride].copy())
         self._kept += self._sample[-1].size
         self.n += x.size
-        while self._kept > 2 * self.sample_size:  # keep every other: positions that are multiples of 2 * stride
-            s = np.concatenate(self._sample)[::2]
-            self._sample, self._kept, self.stride = [s], s.size, 2 * self.stride
 
     def _count_distinct(self, x) -> None:
         """Counts per distinct value while there are at most ``limit``; None beyond."""
@@ -237,9 +240,9 @@ class EdgeFinder:
         """Targets whose ranks are the minimum or the maximum are known without a pass."""
         for t in self.targets:
             if t.r2 == 0:
-                t.values, t.sorted, t.a, t.a_below = (self.lo, self.lo), None, self.lo, 0
+                t.values, t.inside, t.a, t.a_below = (self.lo, self.lo), None, self.lo, 0
             elif t.r1 == self.n - 1:
-                t.values, t.sorted = (self.hi, self.hi), None
+                t.values, t.inside = (self.hi, self.hi), None
                 t.a, t.a_below = self.hi, self.n - 1  # count(x < max) is unknown; the edge is the last one anyway
 
     def needs_pass(self) -> bool:
@@ -254,7 +257,9 @@ class EdgeFinder:
         for t in self.targets:
             if t.values is None:
                 t.collect = self._bracket(t, self._cap)
-                t.parts, t.kept = [], 0
+                lo, hi, _ = t.collect
+                # an atom [v, up(v)) holds v only: the counts below its ends decide, no value is collected
+                t.parts, t.kept = (None if hi == _up(lo, self.kind) else []), 0
                 cuts.update(t.collect[:2])
         self.cuts = np.array(sorted(cuts), dtype=np.int64 if self.kind == "datetime" else np.float64)
         self.cut_below = np.zeros(self.cuts.size, dtype=np.int64)
@@ -286,13 +291,17 @@ class EdgeFinder:
         x = _finite(x, self.kind)
         if not x.size:
             return
-        if self.cuts.size:
-            self.cut_below += _count_below(x, self.cuts)
-        for t in self.targets:
-            if t.values is not None or t.parts is None:
-                continue
-            lo, hi, known = t.collect
-            part = x[(x >= lo) & (x < hi)]
+        # segment s holds cuts[s - 1] <= x < cuts[s]: [lo, hi) is the segments pos(lo) + 1 .. pos(hi)
+        active = [t for t in self.targets if t.values is None and t.parts is not None]
+        spans = [(t, *np.searchsorted(self.cuts, t.collect[:2]).tolist()) for t in active]
+        collect = np.zeros(self.cuts.size + 1, dtype=bool)
+        for _, a, b in spans:
+            collect[a + 1 : b + 1] = True
+        hist, vals, offsets = segments(x, self.cuts, collect)  # one read: every segment counted, the collected kept
+        self.cut_below += np.cumsum(hist)[:-1]
+        for t, a, b in spans:
+            known = t.collect[2]
+            part = vals[offsets[a + 1] : offsets[b + 1]]  # segments a + 1 .. b, held together
             t.kept += part.size
             if not known and t.kept > 2 * self._cap:
                 t.parts = None  # more than the sample said: dropped; the counts narrow [a, b) for the next pass
@@ -312,9 +321,10 @@ class EdgeFinder:
         hi_b = t.b_below if hi == t.b else below[hi]
         parts, t.parts, t.collect, t.around = t.parts, None, None, None
         if lo_b <= t.r1 and hi_b > t.r2 and parts is not None:
-            s = np.sort(np.concatenate(parts))
-            t.a, t.a_below, t.b, t.b_below, t.sorted = lo, lo_b, hi, hi_b, s
-            t.values = (s[t.r1 - lo_b], s[t.r2 - lo_b])
+            k1, k2 = t.r1 - lo_b, t.r2 - lo_b
+            s = np.partition(np.concatenate(parts), sorted({k1, k2}))  # the two order statistics, without a sort
+            t.a, t.a_below, t.b, t.b_below, t.inside = lo, lo_b, hi, hi_b, s
+            t.values = (s[k1], s[k2])
             return
         for v, c in ((lo, lo_b), (hi, hi_b)):
             if c <= t.r1 and v > t.a:
@@ -324,7 +334,7 @@ class EdgeFinder:
             elif t.r1 < c <= t.r2:
                 t.around = v  # count(x < v) = r1 + 1: x_(r1) < v <= x_(r2)
         if t.b == _up(t.a, self.kind):  # [a, b) holds a only: both ranks are a
-            t.values, t.sorted = (t.a, t.a), None
+            t.values, t.inside = (t.a, t.a), None
 
     # ------------------------------------------------ result
     def result(self):
@@ -368,11 +378,11 @@ class EdgeFinder:
         if e <= self.lo:
             return 0
         for t in self.targets:
-            if t.values is None or not (t.a <= e < t.b or (t.sorted is None and e == t.a)):
+            if t.values is None or not (t.a <= e < t.b or (t.inside is None and e == t.a)):
                 continue
-            if t.sorted is None:  # an atom: [a, b) holds a only, and e == a
+            if t.inside is None:  # an atom: [a, b) holds a only, and e == a
                 return t.a_below
-            return t.a_below + int(np.searchsorted(t.sorted, e, side="left"))
+            return t.a_below + int(np.count_nonzero(t.inside < e))
         msg = f"internal error: edge {e!r} lies in no interval that was counted"
         raise AssertionError(msg)
 
