@@ -158,6 +158,14 @@ def _one_by_one(f, names, schema, where, files):
         yield col if col is not None else _column(_collect(f, [c], where)[c], c, schema[c])
 
 
+def _indices(pa, arr) -> np.ndarray:
+    """The non-null dictionary indices of an Arrow array, a view of its buffer (``Array.to_numpy`` imports pandas)."""
+    idx = arr.indices.drop_null()
+    t = idx.type
+    dt = np.dtype(f"{'i' if pa.types.is_signed_integer(t) else 'u'}{t.bit_width // 8}")
+    return np.frombuffer(idx.buffers()[1], dtype=dt, count=len(idx), offset=idx.offset * dt.itemsize)
+
+
 def _arrow_text(pa, t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
@@ -169,28 +177,28 @@ def _is_text(dtype) -> bool:
 
 
 def _dictionary_counts(files, name, dtype) -> Column | None:
-    """A text Parquet column's value counts from its dictionary: pyarrow reads the dictionary and the indices
-    (``read_dictionary``), ``np.bincount`` counts the indices; no string is built per row.  None (read it whole)
-    without pyarrow, or where a file's column is not text."""
+    """A text Parquet column's value counts from its dictionary: pyarrow reads each batch's dictionary and
+    indices (``read_dictionary``), ``np.bincount`` counts the indices; no string is built per row, and memory
+    stays that of a batch.  None (read it whole) without pyarrow, or where a file's column is not text."""
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # ParquetFile, not read_table: that one imports pyarrow.dataset, and pandas
 
-        arrays = [pq.read_table(fn, columns=[name], read_dictionary=[name]).column(0) for fn in files]
+        acc: dict = {}
+        n = missing = 0
+        for fn in files:
+            pf = pq.ParquetFile(fn, read_dictionary=[name])
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=[name], use_threads=False):
+                arr = batch.column(0)
+                if not (pa.types.is_dictionary(arr.type) and _arrow_text(pa, arr.type.value_type)):
+                    return None
+                n, missing = n + len(arr), missing + arr.null_count
+                counts = np.bincount(_indices(pa, arr), minlength=len(arr.dictionary)).tolist()
+                for label, k in zip(arr.dictionary.to_pylist(), counts, strict=True):
+                    if k:
+                        acc[label] = acc.get(label, 0) + k
     except Exception:  # the usual reader then reports what is wrong
         return None
-    acc: dict = {}
-    n = missing = 0
-    for arr in arrays:
-        if not (pa.types.is_dictionary(arr.type) and _arrow_text(pa, arr.type.value_type)):
-            return None
-        n, missing = n + len(arr), missing + arr.null_count
-        for chunk in arr.chunks:
-            idx = chunk.indices.drop_null().to_numpy()
-            counts = np.bincount(idx, minlength=len(chunk.dictionary)).tolist()
-            for label, k in zip(chunk.dictionary.to_pylist(), counts, strict=True):
-                if k:
-                    acc[label] = acc.get(label, 0) + k
     return _counted(name, "categorical", str(dtype), list(acc), np.asarray(list(acc.values()), dtype=np.int64), n, missing)
 
 

@@ -1,15 +1,16 @@
-"""One-pass kernels of the exact-edges engine (numba, compiled on first use), beside their NumPy twins.
+"""The one-pass kernel of the exact-edges engine (numba, compiled on first use, cached), beside its NumPy twin.
 
 Both answer the same question about a batch ``x`` of finite values and sorted cuts ``c_0 <= ... <= c_{k-1}``:
 the segment of every value, ``s(x) = #{j : c_j <= x}`` (``np.searchsorted(cuts, x, side="right")``), counted
-in ``hist`` (so that ``count(x < c_j) = cumsum(hist)[j]``), and, where ``collect[s]`` is set, the value and
-its segment kept.  The kernel reads the batch once where NumPy makes a pass per cut and per interval
-(:mod:`kullback.data._exact`); the answers are counts and copies of values, so both give the same numbers to
-the bit (tests/data/test_speed_paths.py checks them against each other).  The kernels release the GIL, so
-two columns are profiled on two cores (:func:`kullback.data._profile.profile`).
+in ``hist`` (so that ``count(x < c_j) = cumsum(hist)[j]``), and the values of the segments asked for
+(``collect[s]``), grouped by segment.  The kernel reads the batch once, branch-free; NumPy makes a pass per
+cut and per run of collected segments.  The answers are counts and copies of values, so both give the same
+numbers to the bit (tests/data/test_speed_paths.py checks both against ``np.searchsorted``).  The kernels
+release the GIL, so two columns are profiled on two cores (:func:`kullback.data._profile.profile`).
 
-Batches smaller than ``MIN_SIZE`` go through NumPy: below it importing numba (about 0.3 s once per process)
-costs more than the kernel saves.
+Columns of fewer than ``MIN_SIZE`` values go through NumPy: importing numba and loading the cached kernel
+(about 0.3 s, once per process) costs more than the kernel saves on them.  Where nothing is collected,
+NumPy's vectorised comparisons count faster than the kernel and are used at every size.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .. import _kernels
 
 __all__ = ["MIN_SIZE", "segments", "use_kernels"]
 
-MIN_SIZE = 1 << 16  # values in a batch from which the compiled kernels are used
+MIN_SIZE = 1 << 20  # values in a column from which the compiled kernels are used
 PIECE = 1 << 18  # values read by one call of the kernel (its output buffers hold as many)
 _LOCK = threading.Lock()
 _STATE: dict = {}
@@ -75,15 +76,16 @@ def _compile() -> None:
             _STATE["compiled"] = True
 
 
-def use_kernels(x) -> bool:
-    """Whether a batch goes through the compiled kernels (large enough, and numba imports)."""
-    return x.size >= MIN_SIZE and x.dtype in (np.float64, np.int64) and _kernels.available()
+def use_kernels(x, n) -> bool:
+    """Whether a batch of a column of n values goes through the compiled kernels (long enough, numba imports)."""
+    return n >= MIN_SIZE and x.dtype in (np.float64, np.int64) and _kernels.available()
 
 
-def segments(x, cuts, collect) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def segments(x, cuts, collect, n=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(hist, values, offsets): every value counted in its segment (``hist``), and the values of the collected
-    segments grouped by segment, segment s's in ``values[offsets[s]:offsets[s + 1]]``."""
-    if use_kernels(x) and collect.any():  # nothing to collect: NumPy's comparisons count faster
+    segments grouped by segment, segment s's in ``values[offsets[s]:offsets[s + 1]]``; ``n``: the values of
+    the whole column (from MIN_SIZE on, the compiled kernel reads its batches)."""
+    if use_kernels(x, max(n, x.size)) and collect.any():  # nothing to collect: NumPy's comparisons count faster
         return _compiled_segments(x, cuts, collect)
     hist = _hist_from_below(_count_below(x, cuts), x.size)
     kept = [x[_between(x, cuts, a, b)] for a, b in _runs(collect)]  # a pass per run of collected segments
