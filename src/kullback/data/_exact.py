@@ -6,7 +6,8 @@ ranks only.  They are found without sorting the column and without holding it:
 
 1. a first pass counts the finite values, NaN and infinities, finds the minimum and maximum, counts the
    distinct values while there are at most ``limit`` of them, and keeps a systematic sample (every k-th
-   finite value, k doubling so that at most ``2 * SAMPLE`` are kept);
+   finite value, k doubling so that at most ``2 * SAMPLE`` are kept); where k stayed 1 the sample is the
+   column, and sorting it gives everything without another pass;
 2. each later pass counts, for every edge not yet known, the values below the two ends of the interval
    where the sample says the edge's ranks fall, and collects the values inside it (at most ``CAP``
    values per column; an interval whose count is not yet known and turns out larger is dropped; an
@@ -41,6 +42,7 @@ SAMPLE = 1 << 16  # sample values kept per column: they choose where to look, ne
 CAP = 1 << 22  # values one pass may collect per column (32 MB of float64)
 _MAX_STEERED = 6  # passes steered by the sample before the whole remaining interval is collected
 _SPREAD = 4.0  # half-width of a bracket in standard deviations of the sample's rank
+_SMALL = 1 << 14  # an interval of at most this many values is collected whole (one pass, no steering)
 
 
 def auto_bins(n: int) -> int:
@@ -154,6 +156,7 @@ class EdgeFinder:
         self.targets: list = []
         self.edges = self.layout = None
         self.passes = 1
+        self._all = None  # a short column's finite values sorted (the sample held them all)
 
     # ------------------------------------------------ pass 1
     def first(self, x) -> None:
@@ -213,9 +216,6 @@ class EdgeFinder:
         B = auto_bins(self.n) if self.bins == "auto" else int(self.bins)
         self._prev, self._next, self._gamma = quantile_positions(self.n, B, self.kind)
         sample = np.concatenate(self._sample)
-        # sorted once to steer: about 4 n^(2/3) values balance the sort against the values a wider bracket collects
-        step = max(1, sample.size // max(1024, int(4 * self.n ** (2 / 3))))
-        self.sample = np.sort(sample[::step])
         self._sample = None
         top = _up(self.hi, self.kind)
         for i in range(1, B):
@@ -223,6 +223,14 @@ class EdgeFinder:
             if self._gamma is not None and self._gamma[i] == 0:
                 r2 = r1  # a + (b - a) * 0 is a: the next value is not needed
             self.targets.append(_Target(i, r1, r2, self.lo, 0, top, self.n))
+        if self.stride == 1:  # the sample holds every finite value: sorted, it is the column sorted; no other pass
+            self._all = np.sort(sample)
+            for t in self.targets:
+                t.values = (self._all[t.r1], self._all[t.r2])
+            return
+        # sorted once to steer: about 4 n^(2/3) values balance the sort against the values a wider bracket collects
+        step = max(1, sample.size // max(1024, int(4 * self.n ** (2 / 3))))
+        self.sample = np.sort(sample[::step])
         self._resolve_ends()
 
     def _values_layout(self) -> None:
@@ -271,7 +279,7 @@ class EdgeFinder:
         """(lo, hi, known): [lo, hi) to collect: the whole interval [a, b) where its count is known to be
         small, else where the sample puts the ranks, or around a point that split the ranks last time."""
         W = t.b_below - t.a_below
-        if W <= cap or self.passes > _MAX_STEERED:  # last resort (adversarial rows): the whole interval
+        if W <= min(cap, _SMALL) or self.passes > _MAX_STEERED:  # last resort (adversarial rows): the whole interval
             return t.a, t.b, True
         S = self.sample
         inside = S[np.searchsorted(S, t.a, side="right") : np.searchsorted(S, t.b, side="left")]  # in (a, b)
@@ -380,6 +388,8 @@ class EdgeFinder:
         """count(x < e) for an edge: 0 at the minimum, else from the target whose interval holds e."""
         if e <= self.lo:
             return 0
+        if self._all is not None:  # the column sorted (a short column)
+            return int(np.searchsorted(self._all, e, side="left"))
         for t in self.targets:
             if t.values is None or not (t.a <= e < t.b or (t.inside is None and e == t.a)):
                 continue
