@@ -197,9 +197,9 @@ METHODS = {
 }
 IMPORTS = {
     "floor": ["polars"],
-    # kullback reads Parquet through Polars (numeric columns) and pyarrow (text columns, from their dictionary);
-    # numba compiles the engine's kernel (columns of 2^20 values and more): imported here, as the floor's Polars is
-    "kullback": ["kullback", "kullback.data", "polars", "narwhals", "pyarrow.parquet", "numba"],
+    # kullback reads Parquet through Polars (numeric columns) and pyarrow (text columns, from their dictionary):
+    # imported here, as the floor's Polars is (numba, for the engine's kernel on long columns, is imported in the call)
+    "kullback": ["kullback", "kullback.data", "polars", "narwhals", "pyarrow.parquet"],
     "pandas-scipy": ["pandas", "scipy.stats"],
     "evidently": ["pandas", "evidently", "evidently.presets"],
     "evidently-kl": ["pandas", "evidently", "evidently.presets"],

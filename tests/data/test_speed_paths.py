@@ -46,11 +46,14 @@ def test_segments_equal_searchsorted(kernels, kind, monkeypatch):
         x = rng.integers(-(10**12), 10**12, 6000)
         cuts = np.unique(rng.integers(-(10**12), 10**12, 9))
     x = x[rng.permutation(x.size)]
-    for pattern in ([], [0], [cuts.size], [1, 2, 3], [0, 4, 5, cuts.size], list(range(cuts.size + 1))):
-        collect = np.zeros(cuts.size + 1, dtype=bool)
+    many = np.unique(rng.choice(x, 60))  # more cuts than the comparisons' limit of _count_below
+    few = cuts
+    for c, pattern in [(few, []), (few, [0]), (few, [few.size]), (few, [1, 2, 3]), (few, [0, 4, 5, few.size]),
+                       (few, list(range(few.size + 1))), (many, [3, 4, 20, 40, many.size])]:  # fmt: skip
+        collect = np.zeros(c.size + 1, dtype=bool)
         collect[pattern] = True
-        got = _scan.segments(x, cuts, collect)
-        want = _reference_segments(x, cuts, collect)
+        got = _scan.segments(x, c, collect)
+        want = _reference_segments(x, c, collect)
         for g, w in zip(got, want, strict=True):
             assert g.dtype.kind == w.dtype.kind and np.array_equal(g, w), pattern
 

@@ -87,10 +87,18 @@ def segments(x, cuts, collect, n=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     the whole column (from MIN_SIZE on, the compiled kernel reads its batches)."""
     if use_kernels(x, max(n, x.size)) and collect.any():  # nothing to collect: NumPy's comparisons count faster
         return _compiled_segments(x, cuts, collect)
-    hist = _hist_from_below(_count_below(x, cuts), x.size)
-    kept = [x[_between(x, cuts, a, b)] for a, b in _runs(collect)]  # a pass per run of collected segments
-    vals = np.concatenate(kept) if kept else x[:0]
+    if not collect.any():
+        return _hist_from_below(_count_below(x, cuts), x.size), x[:0], np.zeros(cuts.size + 2, dtype=np.int64)
+    runs = _runs(collect)
+    below, kept = np.zeros(cuts.size, dtype=np.int64), []
+    for start in range(0, x.size, PIECE):  # a piece at a time: its comparisons stay in the cache
+        p = x[start : start + PIECE]
+        lt = [p < c for c in cuts]  # each comparison made once: counted, and reused by the runs
+        below += [np.count_nonzero(m) for m in lt]
+        kept += [p[_between(lt, a, b)] for a, b in runs]
+    vals = np.concatenate(kept)
     vals = vals[np.argsort(np.searchsorted(cuts, vals, side="right"), kind="stable")]
+    hist = _hist_from_below(below, x.size)
     return hist, vals, np.concatenate([[0], np.cumsum(np.where(collect, hist, 0))])
 
 
@@ -135,7 +143,8 @@ def _runs(collect):
     return list(zip(on[np.r_[0, breaks + 1]].tolist(), on[np.r_[breaks, on.size - 1]].tolist(), strict=True))
 
 
-def _between(x, cuts, a, b):
-    """The values of segments a..b: cuts[a - 1] <= x < cuts[b] (no bound below segment 0 or above the last)."""
-    mask = x >= cuts[a - 1] if a > 0 else np.ones(x.size, dtype=bool)
-    return mask & (x < cuts[b]) if b < cuts.size else mask
+def _between(lt, a, b):
+    """Which values lie in segments a..b, from ``lt[j] = x < cuts[j]``: not below cuts[a - 1], below cuts[b]."""
+    if a == 0:
+        return lt[b] if b < len(lt) else np.ones(lt[0].size, dtype=bool)
+    return np.greater(lt[b], lt[a - 1]) if b < len(lt) else ~lt[a - 1]  # True > False: x < cuts[b] and not x < cuts[a-1]
