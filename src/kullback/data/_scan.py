@@ -91,9 +91,10 @@ def segments(x, cuts, collect, n=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         return _hist_from_below(_count_below(x, cuts), x.size), x[:0], np.zeros(cuts.size + 2, dtype=np.int64)
     runs = _runs(collect)
     below, kept = np.zeros(cuts.size, dtype=np.int64), []
+    buf = np.empty((cuts.size, min(PIECE, x.size)), dtype=bool)  # reused: no fresh pages per comparison
     for start in range(0, x.size, PIECE):  # a piece at a time: its comparisons stay in the cache
         p = x[start : start + PIECE]
-        lt = [p < c for c in cuts]  # each comparison made once: counted, and reused by the runs
+        lt = [np.less(p, c, out=buf[j, : p.size]) for j, c in enumerate(cuts)]  # each made once, counted, reused
         below += [np.count_nonzero(m) for m in lt]
         kept += [p[_between(lt, a, b)] for a, b in runs]
     vals = np.concatenate(kept)
