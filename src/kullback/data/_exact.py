@@ -299,7 +299,8 @@ class EdgeFinder:
         return lo, hi, False
 
     def feed(self, x) -> None:
-        x = _finite(x, self.kind)
+        if self.nan or self.posinf or self.neginf:  # the first pass saw every value: where all were finite, no check
+            x = _finite(x, self.kind)
         if not x.size:
             return
         # segment s holds cuts[s - 1] <= x < cuts[s]: [lo, hi) is the segments pos(lo) + 1 .. pos(hi)
