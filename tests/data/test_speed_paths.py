@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import kullback as kb
-from kullback.data import _profile, _read, _scan
+from kullback.data import _exact, _profile, _read, _scan
 
 pl = pytest.importorskip("polars")
 pa = pytest.importorskip("pyarrow")
@@ -82,11 +82,17 @@ def _wide_parquet(path, rng, shift, n=3000):
     pq.write_table(pa.table(cols), path, row_group_size=700)
 
 
-def test_parallel_profile_and_compare_equal_serial(tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", ["whole", "batches and kernels"])
+def test_parallel_profile_and_compare_equal_serial(tmp_path, monkeypatch, path):
     rng = np.random.default_rng(3)
     ref, cur = str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
     _wide_parquet(ref, rng, 0.0)
     _wide_parquet(cur, rng, 0.5)
+    if path != "whole":  # long columns read in batches, counted by the compiled kernel, on two threads
+        monkeypatch.setattr(_read, "STREAM_ROWS", 0)
+        monkeypatch.setattr(_read, "BATCH_ROWS", 500)
+        monkeypatch.setattr(_scan, "MIN_SIZE", 0)
+        monkeypatch.setitem(_exact.EdgeFinder.__init__.__kwdefaults__, "sample", 64)  # steered passes, not one sort
     monkeypatch.setattr(_profile, "WORKERS", 1)
     serial = kb.profile(ref).to_dict(), kb.compare(ref, cur).to_json()
     monkeypatch.setattr(_profile, "WORKERS", 2)
@@ -94,8 +100,12 @@ def test_parallel_profile_and_compare_equal_serial(tmp_path, monkeypatch):
     threads = set()
     real = _profile._column_profile
     monkeypatch.setattr(_profile, "_column_profile", lambda *a: threads.add(threading.current_thread().name) or real(*a))
+    kernel = []
+    real_kernel = _scan._compiled_segments
+    monkeypatch.setattr(_scan, "_compiled_segments", lambda *a: kernel.append(1) or real_kernel(*a))
     parallel = kb.profile(ref).to_dict(), kb.compare(ref, cur).to_json()
     assert any(t.startswith("kullback-profile") for t in threads)  # the columns did go to the workers
+    assert bool(kernel) == (path != "whole" and _scan._kernels.available())
     assert parallel == serial
     assert list(kb.profile(ref)) == ["x0", "x1", "x2", "x3", "x4", "p", "c", "ts"]  # the columns' order kept
 
