@@ -394,7 +394,7 @@ def _each_column(cols, fn) -> dict:
                 errors.append((i, exc))
                 return
 
-    threads = [threading.Thread(target=work, name=f"kullback-profile-{k}") for k in range(WORKERS)]
+    threads = [threading.Thread(target=work, name=f"kullback-profile-{k}", daemon=True) for k in range(WORKERS)]  # Ctrl-C ends them
     for t in threads:
         t.start()
     for t in threads:
