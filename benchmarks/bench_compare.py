@@ -10,7 +10,8 @@ Rows (``--methods``, comma-separated keys; default: every row that applies to th
     evidently-psi  the same preset with its PSI drift test on every column (method="psi")
     nannyml        NannyML's UnivariateDriftCalculator, its defaults (Jensen-Shannon, 10 chunks); wide case only
 
-Each row runs in a process of its own (time of the call, time of its imports, peak RSS from getrusage), with a
+Each row runs in a process of its own (time of the call, its CPU time over all threads, time of its imports, peak RSS
+from getrusage; the load average before and after the run is printed with the table), with a
 timeout; a row whose library is missing, that fails or that runs out of time says so in the table instead of
 stopping the run.  The peers need their own environment (see benchmarks/requirements-peers.txt): run this
 script with that venv's Python and every row, kullback's included, runs side by side on the same files.
@@ -196,7 +197,9 @@ METHODS = {
 }
 IMPORTS = {
     "floor": ["polars"],
-    "kullback": ["kullback", "kullback.data"],
+    # kullback reads Parquet through Polars (numeric columns) and pyarrow (text columns, from their dictionary):
+    # imported here, as the floor's Polars is (numba, for the engine's kernel on long columns, is imported in the call)
+    "kullback": ["kullback", "kullback.data", "polars", "narwhals", "pyarrow.parquet"],
     "pandas-scipy": ["pandas", "scipy.stats"],
     "evidently": ["pandas", "evidently", "evidently.presets"],
     "evidently-kl": ["pandas", "evidently", "evidently.presets"],
@@ -228,11 +231,19 @@ def child(key, ref, cur):
     for m in IMPORTS[key]:
         importlib.import_module(m)
     t_import = time.perf_counter() - t
+    cpu = _cpu(resource)
     t = time.perf_counter()
     flagged = METHODS[key][1](ref, cur)
     dt = time.perf_counter() - t
+    cpu = _cpu(resource) - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"s": dt, "import_s": t_import, "maxrss_mb": rss, "flagged": flagged}))
+    print(json.dumps({"s": dt, "cpu_s": cpu, "import_s": t_import, "maxrss_mb": rss, "flagged": flagged}))
+
+
+def _cpu(resource) -> float:
+    """CPU seconds of this process so far, every thread's (user + system): what a loaded machine does not inflate."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def run_row(key, ref, cur, repeat, timeout):
@@ -270,23 +281,25 @@ def versions():
     return ", ".join(out)
 
 
-def table(results, *, rows, columns, wide, repeat, timeout):
+def table(results, *, rows, columns, wide, repeat, timeout, load=None):
     """The Markdown table of `results` [(label, dict)], with x read floor where the floor row ran."""
     fl = next((d["s"] for label, d in results if label == METHODS["floor"][0] and "s" in d), None)
     what = f"{columns} normal columns (first {WIDE_SHIFTED} shifted by 0.2 sd)" if wide else "20 columns (15 numeric, 5 categorical)"
     lines = [
         f"{rows:.0e} rows x {what}, two Parquet files; best of {repeat}, each in a fresh process (timeout {timeout:.0f} s)",
-        f"({platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs; {versions()})",
+        f"({platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs; {versions()})"
+        + (f"; load average {load[0]:.1f} before, {load[1]:.1f} after" if load else ""),
         "",
-        "| method | seconds | x read floor | imports (s) | peak RSS (MB) | flagged |",
-        "|---|---|---|---|---|---|",
+        "| method | seconds | x read floor | CPU (s) | imports (s) | peak RSS (MB) | flagged |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, d in results:
         if "error" in d:
-            lines.append(f"| {label} | {d['error']} | | | | |")
+            lines.append(f"| {label} | {d['error']} | | | | | |")
             continue
         ratio = f"{d['s'] / fl:.1f}" if fl else ""
-        lines.append(f"| {label} | {d['s']:.2f} | {ratio} | {d['import_s']:.1f} | {d['maxrss_mb']:.0f} | {d['flagged']} |")
+        cpu = f"{d['cpu_s']:.2f}" if "cpu_s" in d else ""
+        lines.append(f"| {label} | {d['s']:.2f} | {ratio} | {cpu} | {d['import_s']:.1f} | {d['maxrss_mb']:.0f} | {d['flagged']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -316,12 +329,13 @@ def main(argv=None):
         for path, s, seed in ((ref, 0.0, 1), (cur, shift, 2)):
             cols = str(args.columns if args.wide else 0)
             subprocess.run([sys.executable, __file__, "--make", path, str(args.rows), str(s), str(seed), cols], check=True)
-        results = []
+        results, load = [], os.getloadavg()[0]
         for key in keys:
             d = run_row(key, ref, cur, args.repeat, args.timeout)
             results.append((METHODS[key][0], d))
             print(f"{key}: {d}", file=sys.stderr, flush=True)
-    text = table(results, rows=args.rows, columns=args.columns, wide=args.wide, repeat=args.repeat, timeout=args.timeout)
+    load = (load, os.getloadavg()[0])
+    text = table(results, rows=args.rows, columns=args.columns, wide=args.wide, repeat=args.repeat, timeout=args.timeout, load=load)
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(text)

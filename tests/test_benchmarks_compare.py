@@ -117,10 +117,10 @@ def test_parse_methods_keeps_table_order_and_refuses_unknown_rows():
 
 
 def test_table_marks_rows_that_did_not_finish():
-    ok = {"s": 2.0, "import_s": 0.5, "maxrss_mb": 100.0, "flagged": "1 drift"}
+    ok = {"s": 2.0, "cpu_s": 1.5, "import_s": 0.5, "maxrss_mb": 100.0, "flagged": "1 drift"}
     rows = [("polars read (floor)", {**ok, "s": 0.5}), ("kullback compare", ok), ("Evidently", {"error": "stopped after 60 s"})]
     text = bench.table(rows, rows=1000, columns=1000, wide=False, repeat=1, timeout=60)
-    assert "| kullback compare | 2.00 | 4.0 | 0.5 | 100 | 1 drift |" in text
+    assert "| kullback compare | 2.00 | 4.0 | 1.50 | 0.5 | 100 | 1 drift |" in text
     assert "| Evidently | stopped after 60 s |" in text
 
 

@@ -6,6 +6,7 @@ the engine must match bit for bit whatever the batching, the sample size and the
 import numpy as np
 import pytest
 
+from kullback.data import _scan
 from kullback.data._exact import EdgeCounter, find_edges, lerp, quantile_positions
 
 # The reference: the edges rule by sorting the whole column (the library's rule before the batch engine; now
@@ -86,7 +87,9 @@ def _columns(rng, n):
 
 @pytest.mark.parametrize("n", [1, 7, 60, 997, 5000])
 @pytest.mark.parametrize("opts", [{}, {"cap": 16, "sample": 8}, {"cap": 2000, "sample": 32}])
-def test_batched_edges_and_counts_equal_the_sorted_column(n, opts):
+@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "compiled"])
+def test_batched_edges_and_counts_equal_the_sorted_column(n, opts, kernels, monkeypatch):
+    monkeypatch.setattr(_scan, "MIN_SIZE", 0 if kernels else 1 << 62)  # the one-pass kernel, or NumPy's passes
     rng = np.random.default_rng(n)
     for name, x in _columns(rng, n):
         for bins in ("auto", 3, 25):

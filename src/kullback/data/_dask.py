@@ -27,7 +27,8 @@ def _sketch(pdf, columns):
     for c in cols:
         if c.kind not in ("numeric", "datetime"):
             continue
-        v = c.values[np.isfinite(c.values)] if c.kind == "numeric" else c.values
+        v = np.concatenate(c.values) if isinstance(c.values, list) else c.values  # a Polars partition's chunks
+        v = v[np.isfinite(v)] if c.kind == "numeric" else v
         if v.size:
             sample = v if v.size <= _SAMPLE else rng.choice(v, _SAMPLE, replace=False)
             out[c.name] = (c.kind, v.min(), v.max(), sample)

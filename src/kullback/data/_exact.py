@@ -6,13 +6,16 @@ ranks only.  They are found without sorting the column and without holding it:
 
 1. a first pass counts the finite values, NaN and infinities, finds the minimum and maximum, counts the
    distinct values while there are at most ``limit`` of them, and keeps a systematic sample (every k-th
-   finite value, k doubling so that at most ``2 * SAMPLE`` are kept);
+   finite value, k doubling so that at most ``2 * SAMPLE`` are kept); where k stayed 1 the sample is the
+   column, and sorting it gives everything without another pass;
 2. each later pass counts, for every edge not yet known, the values below the two ends of the interval
    where the sample says the edge's ranks fall, and collects the values inside it (at most ``CAP``
-   values per column; an interval whose count is not yet known and turns out larger is dropped);
+   values per column; an interval whose count is not yet known and turns out larger is dropped; an
+   interval that holds one value only, an atom such as a Poisson count, is counted and not collected),
+   all in one read of each batch (:func:`kullback.data._scan.segments`);
 3. an edge is known once its interval is known to hold its ranks: its order statistics are read off the
-   sorted values collected, and the count below it is the count below the interval plus the values
-   collected below it, so the reference's bin counts need no further pass.
+   values collected (``np.partition``, no sort), and the count below it is the count below the interval
+   plus the values collected below it, so the reference's bin counts need no further pass.
 
 The sample only steers where to look: the results are the exact order statistics, hence the edges and
 counts of the whole column sorted, whatever the batching or the order of the rows (an unlucky sample,
@@ -30,6 +33,8 @@ import math
 
 import numpy as np
 
+from ._scan import segments
+
 __all__ = ["EdgeCounter", "EdgeFinder", "find_edges", "quantile_positions", "lerp", "AUTO_BINS", "auto_bins"]
 
 AUTO_BINS = 10
@@ -37,6 +42,7 @@ SAMPLE = 1 << 16  # sample values kept per column: they choose where to look, ne
 CAP = 1 << 22  # values one pass may collect per column (32 MB of float64)
 _MAX_STEERED = 6  # passes steered by the sample before the whole remaining interval is collected
 _SPREAD = 4.0  # half-width of a bracket in standard deviations of the sample's rank
+_SMALL = 1 << 14  # an interval of at most this many values is collected whole (one pass, no steering)
 
 
 def auto_bins(n: int) -> int:
@@ -79,16 +85,13 @@ def _up(v, kind):
     return v + 1 if kind == "datetime" else np.nextafter(v, np.inf)
 
 
+def _multiples(n, size, stride) -> int:
+    """How many of the positions n .. n + size - 1 are multiples of stride."""
+    return len(range((-n) % stride, size, stride))
+
+
 def _finite(x, kind):
     return x if kind == "datetime" or np.isfinite(x).all() else x[np.isfinite(x)]
-
-
-def _count_below(x, cuts) -> np.ndarray:
-    """count(x < c) for each c of the sorted array ``cuts``: a comparison per cut where they are few."""
-    if cuts.size <= 32:
-        return np.array([np.count_nonzero(x < c) for c in cuts], dtype=np.int64)
-    idx = np.searchsorted(cuts, x, side="right")  # the number of cuts <= x; x < c_k iff idx <= k
-    return np.cumsum(np.bincount(idx, minlength=cuts.size + 1))[:-1]
 
 
 class EdgeCounter:
@@ -108,7 +111,7 @@ class EdgeCounter:
             self.neginf += int(np.count_nonzero(x == -np.inf))
             x = x[np.isfinite(x)]
         self.n += x.size
-        if self.E.size:
+        if self.E.size:  # a comparison per edge: NumPy's vectorised loops beat one compiled pass here
             self.below[:-1] += [np.count_nonzero(x < e) for e in self.E[:-1]]
             self.below[-1] += np.count_nonzero(x <= self.E[-1])
 
@@ -130,7 +133,7 @@ class _Target:
         self.i, self.r1, self.r2 = i, int(r1), int(r2)
         self.a, self.a_below, self.b, self.b_below = lo, lo_below, hi, hi_below
         self.values = None  # (x_(r1), x_(r2)) once known
-        self.sorted = None  # the sorted values collected in [a, b) (None: an atom, [a, b) holds a only)
+        self.inside = None  # the values collected in [a, b), unsorted (None: an atom, [a, b) holds a only)
         self.collect = None  # (lo, hi, known) of this pass's collection
         self.parts = None  # the values collected in this pass (None: dropped)
         self.kept = 0
@@ -153,6 +156,7 @@ class EdgeFinder:
         self.targets: list = []
         self.edges = self.layout = None
         self.passes = 1
+        self._all = None  # a short column's finite values sorted (the sample held them all)
 
     # ------------------------------------------------ pass 1
     def first(self, x) -> None:
@@ -168,13 +172,15 @@ class EdgeFinder:
         self.hi = hi if self.hi is None else max(self.hi, hi)
         if self.distinct is not None:
             self._count_distinct(x)
-        start = (-self.n) % self.stride  # the finite values whose global position is a multiple of the stride
+        # the sample: the finite values whose global position is a multiple of the stride, the stride doubled
+        # (every other value kept) until at most 2 * sample are kept; doubled before this batch is copied
+        while self._kept + _multiples(self.n, x.size, self.stride) > 2 * self.sample_size:
+            s = np.concatenate(self._sample)[::2] if self._sample else np.empty(0, dtype=x.dtype)
+            self._sample, self._kept, self.stride = [s], s.size, 2 * self.stride
+        start = (-self.n) % self.stride
         self._sample.append(x[start :: self.stride].copy())
         self._kept += self._sample[-1].size
         self.n += x.size
-        while self._kept > 2 * self.sample_size:  # keep every other: positions that are multiples of 2 * stride
-            s = np.concatenate(self._sample)[::2]
-            self._sample, self._kept, self.stride = [s], s.size, 2 * self.stride
 
     def _count_distinct(self, x) -> None:
         """Counts per distinct value while there are at most ``limit``; None beyond."""
@@ -209,7 +215,7 @@ class EdgeFinder:
         self.layout = "quantile"
         B = auto_bins(self.n) if self.bins == "auto" else int(self.bins)
         self._prev, self._next, self._gamma = quantile_positions(self.n, B, self.kind)
-        self.sample = np.sort(np.concatenate(self._sample))
+        sample = np.concatenate(self._sample)
         self._sample = None
         top = _up(self.hi, self.kind)
         for i in range(1, B):
@@ -217,6 +223,14 @@ class EdgeFinder:
             if self._gamma is not None and self._gamma[i] == 0:
                 r2 = r1  # a + (b - a) * 0 is a: the next value is not needed
             self.targets.append(_Target(i, r1, r2, self.lo, 0, top, self.n))
+        if self.stride == 1:  # the sample holds every finite value: sorted, it is the column sorted; no other pass
+            self._all = np.sort(sample)
+            for t in self.targets:
+                t.values = (self._all[t.r1], self._all[t.r2])
+            return
+        # sorted once to steer: about 4 n^(2/3) values balance the sort against the values a wider bracket collects
+        step = max(1, sample.size // max(1024, int(4 * self.n ** (2 / 3))))
+        self.sample = np.sort(sample[::step])
         self._resolve_ends()
 
     def _values_layout(self) -> None:
@@ -237,9 +251,9 @@ class EdgeFinder:
         """Targets whose ranks are the minimum or the maximum are known without a pass."""
         for t in self.targets:
             if t.r2 == 0:
-                t.values, t.sorted, t.a, t.a_below = (self.lo, self.lo), None, self.lo, 0
+                t.values, t.inside, t.a, t.a_below = (self.lo, self.lo), None, self.lo, 0
             elif t.r1 == self.n - 1:
-                t.values, t.sorted = (self.hi, self.hi), None
+                t.values, t.inside = (self.hi, self.hi), None
                 t.a, t.a_below = self.hi, self.n - 1  # count(x < max) is unknown; the edge is the last one anyway
 
     def needs_pass(self) -> bool:
@@ -254,7 +268,9 @@ class EdgeFinder:
         for t in self.targets:
             if t.values is None:
                 t.collect = self._bracket(t, self._cap)
-                t.parts, t.kept = [], 0
+                lo, hi, _ = t.collect
+                # an atom [v, up(v)) holds v only: the counts below its ends decide, no value is collected
+                t.parts, t.kept = (None if hi == _up(lo, self.kind) else []), 0
                 cuts.update(t.collect[:2])
         self.cuts = np.array(sorted(cuts), dtype=np.int64 if self.kind == "datetime" else np.float64)
         self.cut_below = np.zeros(self.cuts.size, dtype=np.int64)
@@ -263,7 +279,7 @@ class EdgeFinder:
         """(lo, hi, known): [lo, hi) to collect: the whole interval [a, b) where its count is known to be
         small, else where the sample puts the ranks, or around a point that split the ranks last time."""
         W = t.b_below - t.a_below
-        if W <= cap or self.passes > _MAX_STEERED:  # last resort (adversarial rows): the whole interval
+        if W <= min(cap, _SMALL) or self.passes > _MAX_STEERED:  # last resort (adversarial rows): the whole interval
             return t.a, t.b, True
         S = self.sample
         inside = S[np.searchsorted(S, t.a, side="right") : np.searchsorted(S, t.b, side="left")]  # in (a, b)
@@ -283,16 +299,21 @@ class EdgeFinder:
         return lo, hi, False
 
     def feed(self, x) -> None:
-        x = _finite(x, self.kind)
+        if self.nan or self.posinf or self.neginf:  # the first pass saw every value: where all were finite, no check
+            x = _finite(x, self.kind)
         if not x.size:
             return
-        if self.cuts.size:
-            self.cut_below += _count_below(x, self.cuts)
-        for t in self.targets:
-            if t.values is not None or t.parts is None:
-                continue
-            lo, hi, known = t.collect
-            part = x[(x >= lo) & (x < hi)]
+        # segment s holds cuts[s - 1] <= x < cuts[s]: [lo, hi) is the segments pos(lo) + 1 .. pos(hi)
+        active = [t for t in self.targets if t.values is None and t.parts is not None]
+        spans = [(t, *np.searchsorted(self.cuts, t.collect[:2]).tolist()) for t in active]
+        collect = np.zeros(self.cuts.size + 1, dtype=bool)
+        for _, a, b in spans:
+            collect[a + 1 : b + 1] = True
+        hist, vals, offsets = segments(x, self.cuts, collect, self.n)  # one read: every segment counted, the collected kept
+        self.cut_below += np.cumsum(hist)[:-1]
+        for t, a, b in spans:
+            known = t.collect[2]
+            part = vals[offsets[a + 1] : offsets[b + 1]]  # segments a + 1 .. b, held together
             t.kept += part.size
             if not known and t.kept > 2 * self._cap:
                 t.parts = None  # more than the sample said: dropped; the counts narrow [a, b) for the next pass
@@ -312,9 +333,10 @@ class EdgeFinder:
         hi_b = t.b_below if hi == t.b else below[hi]
         parts, t.parts, t.collect, t.around = t.parts, None, None, None
         if lo_b <= t.r1 and hi_b > t.r2 and parts is not None:
-            s = np.sort(np.concatenate(parts))
-            t.a, t.a_below, t.b, t.b_below, t.sorted = lo, lo_b, hi, hi_b, s
-            t.values = (s[t.r1 - lo_b], s[t.r2 - lo_b])
+            k1, k2 = t.r1 - lo_b, t.r2 - lo_b
+            s = np.partition(np.concatenate(parts), sorted({k1, k2}))  # the two order statistics, without a sort
+            t.a, t.a_below, t.b, t.b_below, t.inside = lo, lo_b, hi, hi_b, s
+            t.values = (s[k1], s[k2])
             return
         for v, c in ((lo, lo_b), (hi, hi_b)):
             if c <= t.r1 and v > t.a:
@@ -324,7 +346,7 @@ class EdgeFinder:
             elif t.r1 < c <= t.r2:
                 t.around = v  # count(x < v) = r1 + 1: x_(r1) < v <= x_(r2)
         if t.b == _up(t.a, self.kind):  # [a, b) holds a only: both ranks are a
-            t.values, t.sorted = (t.a, t.a), None
+            t.values, t.inside = (t.a, t.a), None
 
     # ------------------------------------------------ result
     def result(self):
@@ -367,12 +389,14 @@ class EdgeFinder:
         """count(x < e) for an edge: 0 at the minimum, else from the target whose interval holds e."""
         if e <= self.lo:
             return 0
+        if self._all is not None:  # the column sorted (a short column)
+            return int(np.searchsorted(self._all, e, side="left"))
         for t in self.targets:
-            if t.values is None or not (t.a <= e < t.b or (t.sorted is None and e == t.a)):
+            if t.values is None or not (t.a <= e < t.b or (t.inside is None and e == t.a)):
                 continue
-            if t.sorted is None:  # an atom: [a, b) holds a only, and e == a
+            if t.inside is None:  # an atom: [a, b) holds a only, and e == a
                 return t.a_below
-            return t.a_below + int(np.searchsorted(t.sorted, e, side="left"))
+            return t.a_below + int(np.count_nonzero(t.inside < e))
         msg = f"internal error: edge {e!r} lies in no interval that was counted"
         raise AssertionError(msg)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -243,9 +244,17 @@ def _merge_labels(a, b):
     return tuple(labels), tuple(counts), int(other + extra)
 
 
+def _label_key(label):
+    """A total order on labels (booleans before text, text by its characters): ties broken the same whatever the rows' order."""
+    return (not isinstance(label, bool), str(label))
+
+
 def _top(labels, counts, k):
-    """The k most frequent labels (ties by first appearance), and the count of the rest."""
-    order = sorted(range(len(labels)), key=lambda i: -counts[i])
+    """The k most frequent labels in the canonical order (-count, label), and the count of the rest.
+
+    The order, and which of labels tied at the k-th place are kept, depend on the counts and labels only,
+    never on the order of the rows or the chunks (regression test_category_ties_do_not_depend_on_row_order)."""
+    order = sorted(range(len(labels)), key=lambda i: (-counts[i], _label_key(labels[i])))
     keep = order[:k]
     return [labels[i] for i in keep], [int(counts[i]) for i in keep], int(sum(counts[i] for i in order[k:]))
 
@@ -254,8 +263,12 @@ def _top(labels, counts, k):
 
 
 def _passes(col: Column):
-    """A pass over a binned column's values: the one array, or a long Parquet column's batches (``_read.Batches``)."""
-    return col.values if callable(col.values) else lambda: iter([col.values])
+    """A pass over a binned column's values: the one array, its chunks, or a long Parquet column's batches
+    (``_read.Batches``, read again at each pass)."""
+    if callable(col.values):
+        return col.values
+    chunks = col.values if isinstance(col.values, list) else [col.values]
+    return lambda: iter(chunks)
 
 
 def _column_profile(col: Column, bins, max_categories: int) -> ColumnProfile:
@@ -328,15 +341,70 @@ def profile(data, *, columns=None, bins="auto", max_categories: int = MAX_CATEGO
     if absent:
         msg = f"`columns` names {absent} that the data do not have; name columns the table has, or leave `columns` out"
         raise KeyError(msg)
-    out = {}
-    for col in cols:
+
+    def one(col):
         b = bins
         if isinstance(bins, Profile):
             b = bins.columns.get(col.name, "auto")
         elif isinstance(bins, dict):
             b = bins.get(col.name, "auto")
-        out[col.name] = _column_profile(col, b, max_categories)
-    return Profile(out)
+        return _column_profile(col, b, max_categories)
+
+    return Profile(_each_column(cols, one))
+
+
+# Columns profiled at once: the readers (Polars, pyarrow) and the counting (NumPy's loops, the compiled kernels of
+# kullback.data._scan) release the GIL, so a column is counted while the next is read; at most WORKERS columns
+# are held at a time (memory stays that of a couple of columns).  Tables of fewer rows than PARALLEL_ROWS per
+# column are profiled in one thread (starting threads would cost more than it saves).
+WORKERS = min(2, os.cpu_count() or 1)
+PARALLEL_ROWS = 1 << 16
+
+
+def _each_column(cols, fn) -> dict:
+    """{name: fn(column)} in the columns' order; after the first column, on WORKERS threads where it is long.
+
+    The columns are read one at a time (the reader is not shared between threads) and profiled in parallel;
+    an error is raised as serial profiling would raise it, that of the first column in order that failed
+    (test_speed_paths.py checks that the results are those of one thread)."""
+    it = iter(cols)
+    first = next(it, None)
+    if first is None:
+        return {}
+    out = {first.name: fn(first)}
+    if WORKERS < 2 or first.n < PARALLEL_ROWS:
+        out.update((col.name, fn(col)) for col in it)
+        return out
+    lock = threading.Lock()
+    names, results, errors = [], {}, []
+
+    def work():
+        while not errors:
+            with lock:
+                i = len(names)
+                try:
+                    col = next(it, None)
+                except BaseException as exc:  # a reading error, in the columns' order
+                    errors.append((i, exc))
+                    return
+                if col is None:
+                    return
+                names.append(col.name)
+            try:
+                results[i] = fn(col)
+            except BaseException as exc:
+                errors.append((i, exc))
+                return
+
+    threads = [threading.Thread(target=work, name=f"kullback-profile-{k}", daemon=True) for k in range(WORKERS)]  # Ctrl-C ends them
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise min(errors, key=lambda e: e[0])[1]
+    out.update((names[i], results[i]) for i in range(len(names)))
+    return out
 
 
 def _check_bins(bins):

@@ -29,7 +29,8 @@ class Column:
     name: str
     kind: str  # numeric | datetime | boolean | categorical | null
     dtype: str
-    values: object  # numeric: float64 array (a long Parquet column: Batches); datetime: int64 ns; boolean/categorical: (labels, counts)
+    values: object  # numeric: float64 array, a list of them (chunks) or Batches (a long Parquet column); datetime: int64 ns;
+    # boolean/categorical: (labels, counts)
     n: int
     missing: int
 
@@ -157,7 +158,53 @@ def _one_by_one(f, names, schema, where, files):
     metas = _long_metadata(files)  # read once for all columns (a wide file's footer is large)
     for c in names:
         col = _batched(metas, files, c, schema[c]) if metas and _kind(schema[c]) == "numeric" else None
+        if col is None and _is_text(schema[c]):
+            col = _dictionary_counts(files, c, schema[c])
         yield col if col is not None else _column(_collect(f, [c], where)[c], c, schema[c])
+
+
+def _indices(pa, arr) -> np.ndarray:
+    """The non-null dictionary indices of an Arrow array, a view of its buffer (``Array.to_numpy`` imports pandas)."""
+    idx = arr.indices.drop_null()
+    t = idx.type
+    dt = np.dtype(f"{'i' if pa.types.is_signed_integer(t) else 'u'}{t.bit_width // 8}")
+    return np.frombuffer(idx.buffers()[1], dtype=dt, count=len(idx), offset=idx.offset * dt.itemsize)
+
+
+def _arrow_text(pa, t) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_text(dtype) -> bool:
+    import narwhals as nw
+
+    return dtype == nw.String or isinstance(dtype, (nw.Categorical, nw.Enum)) or dtype in (nw.Categorical, nw.Enum)
+
+
+def _dictionary_counts(files, name, dtype) -> Column | None:
+    """A text Parquet column's value counts from its dictionary: pyarrow reads each batch's dictionary and
+    indices (``read_dictionary``), ``np.bincount`` counts the indices; no string is built per row, and memory
+    stays that of a batch.  None (read it whole) without pyarrow, or where a file's column is not text."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq  # ParquetFile, not read_table: that one imports pyarrow.dataset, and pandas
+
+        acc: dict = {}
+        n = missing = 0
+        for fn in files:
+            pf = pq.ParquetFile(fn, read_dictionary=[name])
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=[name], use_threads=False):
+                arr = batch.column(0)
+                if not (pa.types.is_dictionary(arr.type) and _arrow_text(pa, arr.type.value_type)):
+                    return None
+                n, missing = n + len(arr), missing + arr.null_count
+                counts = np.bincount(_indices(pa, arr), minlength=len(arr.dictionary)).tolist()
+                for label, k in zip(arr.dictionary.to_pylist(), counts, strict=True):
+                    if k:
+                        acc[label] = acc.get(label, 0) + k
+    except Exception:  # the usual reader then reports what is wrong
+        return None
+    return _counted(name, "categorical", str(dtype), list(acc), np.asarray(list(acc.values()), dtype=np.int64), n, missing)
 
 
 # A numeric Parquet column of more rows than this is read in batches of BATCH_ROWS rows, never whole: its edges
@@ -226,20 +273,37 @@ def _column(s, name, dtype) -> Column:
         kind = "null"
     s = s.drop_nulls()
     if kind == "numeric":
-        values = s.cast(nw.Float64).to_numpy().astype(np.float64, copy=False)
+        values = _float64(s.cast(nw.Float64))
     elif kind == "datetime":
         values = _datetime_ns(s)
     elif kind in {"boolean", "categorical"}:
         vc = s.value_counts(sort=True, name="__count__")
         labels = [_label(v) for v in vc[name].to_list()]
-        values = (labels, np.asarray(vc["__count__"].to_numpy(), dtype=np.int64))
-        if kind == "categorical":
-            values = _merge_labels(*values)
-            if values[0] and all(isinstance(v, bool) for v in values[0]):
-                kind = "boolean"  # an object column of booleans (pandas: True/False with None)
+        return _counted(name, kind, str(dtype), labels, np.asarray(vc["__count__"].to_numpy(), dtype=np.int64), n, missing)
     else:
         values = None
     return Column(name, kind, str(dtype), values, n, missing)
+
+
+def _float64(s):
+    """A Float64 Series' values: a view of each chunk of a Polars Series (no copy into one array), else one array."""
+    pl = sys.modules.get("polars")
+    native = s.to_native()
+    if pl is not None and isinstance(native, pl.Series) and native.n_chunks() > 1:
+        return [np.asarray(c.to_numpy(), dtype=np.float64) for c in native.get_chunks()]
+    return s.to_numpy().astype(np.float64, copy=False)
+
+
+def _counted(name, kind, dtype, labels, counts, n, missing) -> Column:
+    """A categorical or boolean Column from its value counts (labels equal as text merged)."""
+    if missing == n and n > 0:
+        return Column(name, "null", dtype, None, n, missing)
+    values = (labels, counts)
+    if kind == "categorical":
+        values = _merge_labels(*values)
+        if values[0] and all(isinstance(v, bool) for v in values[0]):
+            kind = "boolean"  # an object column of booleans (pandas: True/False with None)
+    return Column(name, kind, dtype, values, n, missing)
 
 
 def _datetime_ns(s) -> np.ndarray:
