@@ -5,7 +5,7 @@ Nothing here collects a long table whole: a short one is read as before, as many
 
 - the rows and missing values of every column: one aggregate query for the table;
 - a categorical or boolean column: its distinct values and their counts, from one group-by query
-  (count descending, ties by first appearance, the order an eager PyArrow or Polars read gives);
+  (in the backend's order: the profile orders labels canonically by (-count, label), whatever read them);
 - a numeric or datetime column: :class:`LazyBatches`, a callable whose every call is a new pass over
   the column's non-missing values in batches of at most ``BATCH_ROWS`` rows, streamed by the backend
   (Polars ``LazyFrame.collect_batches``, DuckDB ``DuckDBPyRelation.to_arrow_reader``).  The quantile
@@ -41,7 +41,7 @@ BATCH_ROWS = 1 << 20  # rows of one batch: memory is bounded by this, not by the
 # A short table is read whole, as many columns per scan as hold this many values (64 MB of float64): one scan
 # where each column would cost two or three (a CSV parsed again each time); a longer one column by column
 WHOLE_VALUES = 1 << 23
-_N, _FIRST, _V = "__kullback_n__", "__kullback_first__", "__kullback_v__"  # names of our own columns
+_N, _V = "__kullback_n__", "__kullback_v__"  # names of our own columns
 
 
 @contextmanager
@@ -208,13 +208,8 @@ class _PolarsScan:
     def value_counts(self, name):
         pl = self._pl()
         q = (
-            self.lf.select(pl.col(name))
-            .with_row_index(_FIRST)
-            .filter(pl.col(name).is_not_null())
-            .group_by(name)
-            .agg(pl.len().alias(_N), pl.col(_FIRST).min())
-            .sort([_N, _FIRST], descending=[True, False])
-        )
+            self.lf.select(pl.col(name)).filter(pl.col(name).is_not_null()).group_by(name).agg(pl.len().alias(_N))
+        )  # in no particular order: the profile orders labels canonically, (-count, label) (_profile._top)
         vc = q.collect(**_streaming(pl))
         return vc.get_column(name).to_list(), vc.get_column(_N).to_numpy().astype(np.int64)
 
@@ -299,9 +294,8 @@ class _DuckScan:
     def value_counts(self, name):
         c = _q(name)
         rows = self._sql(
-            f"SELECT {c}, count(*) AS {_N}, min({_FIRST}) AS {_FIRST}_ FROM (SELECT {c}, row_number() OVER () AS {_FIRST} "
-            f"FROM {_T}) WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY {_N} DESC, {_FIRST}_"
-        ).fetchall()
+            f"SELECT {c}, count(*) AS {_N} FROM {_T} WHERE {c} IS NOT NULL GROUP BY {c}"
+        ).fetchall()  # in no particular order: the profile orders labels canonically (_profile._top)
         return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64)
 
     def count(self, name, edges, kind):
