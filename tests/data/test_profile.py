@@ -151,6 +151,18 @@ def test_bad_bins_named():
         kb.profile({"x": [1.0]}, bins=0)
 
 
+@pytest.mark.parametrize("edges", [[1.0], [], [2.0, 1.0], [1.0, 1.0, 2.0], [float("nan"), 1.0], [None, 1.0], "ab"])
+def test_given_edges_that_make_no_bins_are_refused_naming_the_column(edges):
+    # one edge used to crash EdgeCounter with a UFuncTypeError; unsorted or repeated edges gave wrong counts
+    with pytest.raises(ValueError, match="`bins` for column 'x'.*strictly increasing"):
+        kb.profile({"x": [0.0, 1.0, 2.0]}, bins={"x": edges})
+
+
+def test_given_edges_count_each_bin_closed_on_the_left_the_last_closed():
+    assert kb.profile({"x": [0.0, 1.0, 2.0, 3.0]}, bins={"x": np.array([0.0, 1.0, 3.0])})["x"].counts == (1, 3)
+    assert kb.profile({"x": [0.0, 1.0, 2.0]}, bins={"x": 3})["x"].counts == (1, 1, 1)
+
+
 def test_corrupt_file_is_a_data_error(tmp_path):
     f = tmp_path / "bad.parquet"
     f.write_bytes(b"not parquet at all")

@@ -408,9 +408,31 @@ def _each_column(cols, fn) -> dict:
 
 
 def _check_bins(bins):
-    if isinstance(bins, (Profile, dict)) or bins == "auto":
+    if isinstance(bins, dict):
+        for name, edges in bins.items():
+            if (isinstance(edges, str) and edges == "auto") or (
+                isinstance(edges, (int, np.integer)) and not isinstance(edges, bool) and edges >= 1
+            ):
+                continue  # this column's own quantile bins
+            if isinstance(edges, (str, bytes)) or not hasattr(edges, "__len__") or not _increasing(edges):
+                msg = (
+                    f'`bins` for column {name!r} must be "auto", a positive number of bins or at least two strictly '
+                    f"increasing, non-missing edges (a bin is [e_i, e_i+1), the last closed), not {edges!r}"
+                )
+                raise ValueError(msg)
+        return
+    if isinstance(bins, Profile) or bins == "auto":
         return
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and bins >= 1:
         return
     msg = f'`bins` must be "auto", a positive number of bins, a Profile or a dict of column -> edges, not {bins!r}'
     raise ValueError(msg)
+
+
+def _increasing(edges) -> bool:
+    """At least two edges, none missing (NaN, NaT, None), each above the one before."""
+    e = list(edges)
+    try:
+        return len(e) >= 2 and all(a == a for a in e) and all(a < b for a, b in zip(e, e[1:]))
+    except TypeError:  # None, or edges that do not compare
+        return False
