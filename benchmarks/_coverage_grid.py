@@ -167,7 +167,7 @@ def _fmt(x, spec="+.3f"):
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False):
+def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False, dims=(0, 10**9)):
     t0 = time.time()
     head = "| quantity | cell | n | truth | bias | RMSE | RMSE k=1 | coverage | warned | one-sided | finite | methods | verdict |"
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
@@ -177,6 +177,8 @@ def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False):
         cells = cont + ([] if continuous_only else _discrete_cells(n))
         for ci, cell in enumerate(cells):
             if cell[5] == "continuous" and cell[2] >= costly_d and n > max_n_costly:
+                continue
+            if cell[5] == "continuous" and not dims[0] <= cell[2] <= dims[1]:  # --min-d / --max-d
                 continue
             reps_n = reps if n <= 1000 else max(reps // 2, 5)
             r = _one_cell(ci, cell, n, reps_n)

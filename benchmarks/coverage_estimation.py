@@ -112,6 +112,8 @@ def main():
     )
     ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip continuous cells of d >= --costly-d above this n")
     ap.add_argument("--continuous-only", action="store_true", help="--grid: no discrete cells")
+    ap.add_argument("--min-d", type=int, default=0, help="--grid: only continuous cells of dimension >= this")
+    ap.add_argument("--max-d", type=int, default=10**9, help="--grid: only continuous cells of dimension <= this")
     ap.add_argument("--costly-d", type=int, default=10, help="--grid: the dimension from which a continuous cell is costly")
     args = ap.parse_args()
     if args.others:
@@ -124,7 +126,8 @@ def main():
     if args.grid:
         from _coverage_grid import run_grid
 
-        return run_grid(args.n, args.reps, args.out, args.max_n_costly, args.costly_d, args.continuous_only)
+        dims = (args.min_d, args.max_d)
+        return run_grid(args.n, args.reps, args.out, args.max_n_costly, args.costly_d, args.continuous_only, dims)
     lines = [
         "| quantity | method | d | n | truth | bias | sd | mean stderr | mean allowance | mean CI width | coverage (95% nominal) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -51,6 +51,7 @@ def fitted_reference(main: np.ndarray, d: int, K_fit: int) -> np.ndarray:
     w[: len(main)] = main
     b = growth(d, L)
     c = b[:K_fit] - b[:K_fit].mean()
+    c -= c.mean()  # a second pass: sum c = 0 to rounding (b(k) is nearly flat in large d, 1 / |c|^2 large)
     slope = np.zeros(L)
     slope[:K_fit] = c / (c @ c)
     return w - (w @ b) * slope
