@@ -500,8 +500,11 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
 
     Bias: for Gaussian pairs WKV underestimates, more as d grows and as k grows (d = 5, n = 10^3:
     about -0.14 nats at k = 1 for a true 0.70). The interval is value +- (z stderr + B), stderr from
-    the exact two-sample delete-one jackknife, B as in :func:`entropy_knn`; it is cut at 0 (D >= 0),
-    the point estimate is not. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
+    the exact two-sample delete-one jackknife; it is cut at 0 (D >= 0), the point estimate is not. In d <= 2
+    B is as in :func:`entropy_knn`. From d = 3, B = |bias| + se(bias), the bias of the weights read off the
+    least-squares fit of D(k) on Gamma(k + 1/d) / Gamma(k) over k = 1..K of the same search (K the ensemble's;
+    for ``"knn"`` k' = 1..4k; ``method="auto"``'s k = 1 uses the ensemble's K), see :mod:`._knn_bias`:
+    ``details["bias_fit"]`` holds the exponent, the range of k and the fitted bias. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
     tails than q (t_5 vs N(0, 1), N(0, 4) vs N(0, 1)) every kNN estimate falls short of the truth: the
     q-neighbours of p's tail points are far and log q varies over the ball. ``method="auto"`` detects it
     (case 1 above); an explicit ``"knn"`` / ``"knn-ensemble"`` does not look.
