@@ -193,3 +193,64 @@ def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False, di
     if out:
         Path(out).write_text(text)
     return lines
+
+
+def bias_growth(cases, reps, K=30):
+    """The kNN divergence's bias against k, and the k = 1 / ensemble allowances before and after the fitted reference.
+
+    p = N(0, I_d), q = N(1/sqrt(d) 1, I_d) (D = 1/2); draw r of (d, n) from default_rng([99, d, n, r]). One search of
+    K + 1 neighbours per draw; D(k) for k = 1..K; the exponent a of the mean bias c k^a (least squares on the logs);
+    coverage and mean half-width (z se + B) of k = 1 and of the ensemble with the Richardson allowance (k^(2/d), the
+    rule before issue 21's third session: factor b(1)/(b(2) - b(1)) on max(|D(1) - D(2)|, se); the ensemble's
+    J - 1 reference) and with the fitted one (_knn_bias, over k = 1..K: what method="auto" uses).
+    """
+    from scipy.special import gammaln
+
+    from kullback.estimation._kdtree import Tree, scale_of
+    from kullback.estimation._knn import _cross_search, _kl_eval, _search, ensemble_plan
+    from kullback.estimation._knn_bias import fitted_reference
+    from kullback.estimation._knn_ensemble import ensemble_weights
+
+    head = "| d | n | draws | bias k=1 | bias k=K | exponent a | 2/d | k=1 cover old -> new | k=1 half-width old -> new | ensemble cover old -> new | ensemble half-width old -> new |"
+    lines = [head, "|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+    print(head, flush=True)
+    for d, n in cases:
+        Ke, Je = ensemble_plan(d, n)
+        ens = np.zeros(K)
+        ens[:Ke] = ensemble_weights(d, Ke, n_terms=Je)
+        ens_ref = np.zeros(K)
+        ens_ref[:Ke] = ensemble_weights(d, Ke, n_terms=max(Je - 1, 0))
+        e1 = np.zeros(K)
+        e1[0] = 1.0
+        b = np.exp(gammaln(np.arange(1, 3) + 2.0 / d) - gammaln(np.arange(1, 3)))
+        f_old = b[0] / (b[1] - b[0])
+        mu = np.full(d, 1 / math.sqrt(d))
+        Dk, rows = [], {"k1": [], "ens": []}
+        for r in range(reps):
+            g = np.random.default_rng([99, d, n, r])
+            x, y = g.standard_normal((n, d)), g.standard_normal((n, d)) + mu
+            sc = scale_of(x, y)
+            tx, ty = Tree(x, scale=sc), Tree(y, scale=sc)
+            Lr, ir = _search(tx, x, K, True, "x")
+            Ln, iy, m_i = _cross_search(ty, x, K, None, "y", order=tx.order)
+            S, S1 = (Lr, ir, Ln, iy, m_i), (Lr, ir, Ln, iy, np.ones(n))
+            Dk.append(d * (Ln[:, :K] - Lr[:, :K]).mean(axis=0) + math.log(n / (n - 1)))
+            ev = lambda w, x=x, y=y, S=S: _kl_eval(x, y, S, np.trim_zeros(w, "b"))
+            sd = lambda w, x=x, y=y, S1=S1: math.sqrt(max(_kl_eval(x, y, S1, w)[1], 0.0))
+            for key, w, old_diff, f in (("k1", e1, e1 - np.eye(K)[1], f_old), ("ens", ens, ens - ens_ref, 1.0)):
+                v, var = ev(w)
+                z_se = 1.959964 * math.sqrt(var)
+                B_old = f * max(abs(float(old_diff @ Dk[-1])), sd(old_diff))
+                fit = w - fitted_reference(w, d, Ke)
+                B_new = abs(float(fit @ Dk[-1])) + sd(fit)
+                rows[key].append((abs(v - 0.5), z_se + B_old, z_se + B_new))
+        bias = np.mean(Dk, axis=0) - 0.5
+        a = np.polyfit(np.log(np.arange(1, K + 1)), np.log(np.abs(bias)), 1)[0] if (bias < 0).all() else math.nan
+        cells = []
+        for key in ("k1", "ens"):
+            err, h_old, h_new = np.array(rows[key]).T
+            cells.append(f"{np.mean(err <= h_old):.2f} -> {np.mean(err <= h_new):.2f}")
+            cells.append(f"{h_old.mean():.3f} -> {h_new.mean():.3f}")
+        lines.append(f"| {d} | {n} | {reps} | {bias[0]:+.3f} | {bias[-1]:+.3f} | {a:.2f} | {2 / d:.2f} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return lines

@@ -112,6 +112,7 @@ def main():
     )
     ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip continuous cells of d >= --costly-d above this n")
     ap.add_argument("--continuous-only", action="store_true", help="--grid: no discrete cells")
+    ap.add_argument("--bias-growth", action="store_true", help="the kNN bias against k in d >= 3, and the allowances before/after")
     ap.add_argument("--min-d", type=int, default=0, help="--grid: only continuous cells of dimension >= this")
     ap.add_argument("--max-d", type=int, default=10**9, help="--grid: only continuous cells of dimension <= this")
     ap.add_argument("--costly-d", type=int, default=10, help="--grid: the dimension from which a continuous cell is costly")
@@ -123,6 +124,10 @@ def main():
 
         out = [] if args.out == "docs/estimation-coverage.md" else ["--out", args.out]
         return bounds_widths.main(["--pairs", "8", "--draws", "1048576", *out])
+    if args.bias_growth:  # --d and --n give the cells (each d with each n), --reps the draws
+        from _coverage_grid import bias_growth
+
+        return bias_growth([(d, n) for d in args.d for n in args.n], args.reps)
     if args.grid:
         from _coverage_grid import run_grid
 
