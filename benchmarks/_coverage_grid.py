@@ -104,6 +104,18 @@ def _continuous_other_cells():
     return cells
 
 
+def _extra_cells():
+    """Cells added after the grid was first run, seeded from index 100 on (the grid's own indices, hence draws, stay).
+
+    The shifted pair of d = 10 and 8 with a larger D: the class whose k = 1 allowance missed (issue 21, third session).
+    """
+    cells = []
+    for d, D in ((10, 2.0), (8, 1.0)):
+        mu = math.sqrt(2 * D / d)
+        cells.append(_gauss_cell(f"N(0,I{d}) vs N({mu:.3g} 1, I{d})", np.zeros(d), np.eye(d), np.full(d, mu), np.eye(d)))
+    return cells
+
+
 def _estimate(kind, args, extra):
     if kind == "KL":
         return kb.estimate_kl(*args)
@@ -175,7 +187,7 @@ def run_grid(ns, reps, out, max_n_costly, costly_d=10, continuous_only=False, di
     cont = _continuous_kl_cells() + _continuous_other_cells()
     for n in ns:
         cells = cont + ([] if continuous_only else _discrete_cells(n))
-        for ci, cell in enumerate(cells):
+        for ci, cell in [*enumerate(cells), *((100 + j, c) for j, c in enumerate(_extra_cells()))]:
             if cell[5] == "continuous" and cell[2] >= costly_d and n > max_n_costly:
                 continue
             if cell[5] == "continuous" and not dims[0] <= cell[2] <= dims[1]:  # --min-d / --max-d

@@ -25,7 +25,7 @@ from scipy.stats import norm
 
 from .._warnings import AccuracyWarning
 from ._kdtree import Tree, scale_of
-from ._knn_bias import FIT_FROM_D, KNN_FIT_SPAN, fitted_reference
+from ._knn_bias import FIT_FROM_D, fitted_sets
 from ._knn_ensemble import ensemble_weights, loo_shift
 from ._resolution import UnresolvedWarning, resolution
 from ._resolution import message as resolution_message
@@ -255,7 +255,8 @@ def _weight_sets(
         raise ValueError(msg)
     K, J = ensemble_plan(d, n_min)
     if fit and d >= FIT_FROM_D:
-        return _fitted_sets(method, k, d, n_min, K, J, fit_K)
+        k = default_k(d) if method == "knn" and k is None else k
+        return (method, *fitted_sets(method == "knn", k, d, n_min, K, J, fit_K))
     kk = np.arange(1, max(K, 2 * (k or default_k(d))) + 2)
     # b[k - 1] = Gamma(k + a) / Gamma(k) ~ k^a: the bias's growth in k, a = min(2/d, _BIAS_EXP) (see _BIAS_EXP)
     a = min(2.0 / d, _BIAS_EXP)
@@ -276,24 +277,6 @@ def _weight_sets(
         return method, main, _pad(ensemble_weights(d, K, n_terms=max(J - 1, 0)), K), K, 1.0
     ref = _pad(ensemble_weights(d, K // 2, n_terms=0), K)
     return method, main, ref, K, float(main @ b[:K] / (main @ b[:K] - ref @ b[:K]))
-
-
-def _fitted_sets(method, k, d, n_min, K, J, fit_K) -> tuple[str, np.ndarray, np.ndarray, int, float]:
-    """``_weight_sets(fit=True)`` from d = 3: main weights and the fitted reference (:func:`._knn_bias.fitted_reference`)."""
-    if method == "knn":
-        k = default_k(d) if k is None else int(k)
-        # k' = 1..Kf, Kf >= k + 1 (two points at least); the search holds Kf + 1 neighbours (the jackknife)
-        Kf = max(k + 1, min(fit_K or KNN_FIT_SPAN * k, n_min - 2))
-        main = np.zeros(Kf)
-        main[k - 1] = 1.0
-        return method, main, fitted_reference(main, d, Kf), Kf, 1.0
-    if k is not None:
-        K = max(1, min(int(k), n_min - 2))
-        J = min(J, (K - 1) // 2)
-    main = ensemble_weights(d, K, n_terms=J)
-    if K < 2:  # one k: nothing to fit; the bias is not measured
-        return method, main, main.copy(), K, 1.0
-    return method, main, fitted_reference(main, d, K), K, 1.0
 
 
 def _pad(w: np.ndarray, K: int) -> np.ndarray:

@@ -26,7 +26,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-__all__ = ["FIT_FROM_D", "KNN_FIT_SPAN", "fitted_reference", "growth"]
+from ._knn_ensemble import ensemble_weights
+
+__all__ = ["FIT_FROM_D", "KNN_FIT_SPAN", "fitted_reference", "fitted_sets", "growth"]
 
 FIT_FROM_D = 3  # the fitted reference from this dimension on (below: Richardson, see the module docstring)
 # method="knn" (one k) fits over k' = 1..KNN_FIT_SPAN * k: a search of 4k + 1 neighbours instead of 2k + 1 (k = 1, d = 5,
@@ -55,3 +57,24 @@ def fitted_reference(main: np.ndarray, d: int, K_fit: int) -> np.ndarray:
     slope = np.zeros(L)
     slope[:K_fit] = c / (c @ c)
     return w - (w @ b) * slope
+
+
+def fitted_sets(one_k: bool, k: int | None, d: int, n_min: int, K: int, J: int, fit_K: int | None):
+    """(main weights, fitted reference, K searched, allowance factor 1) for ``_knn._weight_sets(fit=True)``, d >= 3.
+
+    One k (``one_k``, k given): the fit runs over k' = 1..Kf, Kf = ``fit_K`` or 4k, at least k + 1 (two points), at most
+    n - 2; the search holds Kf + 1 neighbours (the jackknife of main - reference). The ensemble: (K, J) of its plan
+    (``k`` given: K = k), the fit over its k = 1..K.
+    """
+    if one_k:
+        Kf = max(k + 1, min(fit_K or KNN_FIT_SPAN * k, n_min - 2))
+        main = np.zeros(Kf)
+        main[k - 1] = 1.0
+        return main, fitted_reference(main, d, Kf), Kf, 1.0
+    if k is not None:
+        K = max(1, min(int(k), n_min - 2))
+        J = min(J, (K - 1) // 2)
+    main = ensemble_weights(d, K, n_terms=J)
+    if K < 2:  # one k: nothing to fit; the bias is not measured
+        return main, main.copy(), K, 1.0
+    return main, fitted_reference(main, d, K), K, 1.0
