@@ -213,7 +213,7 @@ def bias_growth(cases, reps, K=30):
     p = N(0, I_d), q = N(1/sqrt(d) 1, I_d) (D = 1/2); draw r of (d, n) from default_rng([99, d, n, r]). One search of
     K + 1 neighbours per draw; D(k) for k = 1..K; the exponent a of the mean bias c k^a (least squares on the logs);
     coverage and mean half-width (z se + B) of k = 1 and of the ensemble with the Richardson allowance (k^(2/d), the
-    rule before issue 21's third session: factor b(1)/(b(2) - b(1)) on max(|D(1) - D(2)|, se); the ensemble's
+    rule before issue 21's third session: factor b(1)/(b(2) - b(1)), growth min(2/d, 1/2), on max(|D(1) - D(2)|, se); the ensemble's
     J - 1 reference) and with the fitted one (_knn_bias, over k = 1..K: what method="auto" uses).
     """
     from scipy.special import gammaln
@@ -234,7 +234,8 @@ def bias_growth(cases, reps, K=30):
         ens_ref[:Ke] = ensemble_weights(d, Ke, n_terms=max(Je - 1, 0))
         e1 = np.zeros(K)
         e1[0] = 1.0
-        b = np.exp(gammaln(np.arange(1, 3) + 2.0 / d) - gammaln(np.arange(1, 3)))
+        a_old = min(2.0 / d, 0.5)  # the growth the Richardson allowance assumed (_knn._BIAS_EXP caps 2/d at 1/2)
+        b = np.exp(gammaln(np.arange(1, 3) + a_old) - gammaln(np.arange(1, 3)))
         f_old = b[0] / (b[1] - b[0])
         mu = np.full(d, 1 / math.sqrt(d))
         Dk, rows = [], {"k1": [], "ens": []}
