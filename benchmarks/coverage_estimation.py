@@ -11,6 +11,13 @@ pairs, correlation, dimension, integer and atom columns, discrete K from 2 to 10
 the public kb.estimate_* with method="auto":
 
     python benchmarks/coverage_estimation.py --grid --reps 200 --n 100 1000 10000 100000 --out docs/estimation-grid.md
+
+The kNN divergence's bias against k (d >= 3) and its allowances before/after the fitted reference (issue 21, third
+session; docs/estimation-coverage.md):
+
+    python benchmarks/coverage_estimation.py --bias-growth --d 3 4 5 10 --n 1000 10000 --reps 24
+
+`--bounds` runs benchmarks/bounds_widths.py with the settings of docs/estimation-bounds.md.
 """
 
 from __future__ import annotations
