@@ -11,6 +11,13 @@ pairs, correlation, dimension, integer and atom columns, discrete K from 2 to 10
 the public kb.estimate_* with method="auto":
 
     python benchmarks/coverage_estimation.py --grid --reps 200 --n 100 1000 10000 100000 --out docs/estimation-grid.md
+
+The kNN divergence's bias against k (d >= 3) and its allowances before/after the fitted reference (issue 21, third
+session; docs/estimation-coverage.md):
+
+    python benchmarks/coverage_estimation.py --bias-growth --d 3 4 5 10 --n 1000 10000 --reps 24
+
+`--bounds` runs benchmarks/bounds_widths.py with the settings of docs/estimation-bounds.md.
 """
 
 from __future__ import annotations
@@ -107,21 +114,32 @@ def main():
     ap.add_argument("--out", default="docs/estimation-coverage.md")
     ap.add_argument("--others", action="store_true", help="only the quick check of kl_knn_vs_logq and js_knn")
     ap.add_argument("--grid", action="store_true", help="the extended grid of issue 21 (see the module docstring)")
-    ap.add_argument("--bounds", action="store_true", help="widths of kb.kl_bounds (docs/estimation-bounds.md)")
+    ap.add_argument(
+        "--bounds", action="store_true", help="widths of kb.kl_bounds: runs benchmarks/bounds_widths.py as docs/estimation-bounds.md does"
+    )
     ap.add_argument("--max-n-costly", type=int, default=10**9, help="--grid: skip continuous cells of d >= --costly-d above this n")
     ap.add_argument("--continuous-only", action="store_true", help="--grid: no discrete cells")
+    ap.add_argument("--bias-growth", action="store_true", help="the kNN bias against k in d >= 3, and the allowances before/after")
+    ap.add_argument("--min-d", type=int, default=0, help="--grid: only continuous cells of dimension >= this")
+    ap.add_argument("--max-d", type=int, default=10**9, help="--grid: only continuous cells of dimension <= this")
     ap.add_argument("--costly-d", type=int, default=10, help="--grid: the dimension from which a continuous cell is costly")
     args = ap.parse_args()
     if args.others:
         return others()
-    if args.bounds:
-        from _coverage_grid import bounds_table
+    if args.bounds:  # the table of docs/estimation-bounds.md is bounds_widths.py's; its settings as the page states them
+        import bounds_widths
 
-        return bounds_table(args.out if args.out != "docs/estimation-coverage.md" else None)
+        out = [] if args.out == "docs/estimation-coverage.md" else ["--out", args.out]
+        return bounds_widths.main(["--pairs", "8", "--draws", "1048576", *out])
+    if args.bias_growth:  # --d and --n give the cells (each d with each n), --reps the draws
+        from _coverage_grid import bias_growth
+
+        return bias_growth([(d, n) for d in args.d for n in args.n], args.reps)
     if args.grid:
         from _coverage_grid import run_grid
 
-        return run_grid(args.n, args.reps, args.out, args.max_n_costly, args.costly_d, args.continuous_only)
+        dims = (args.min_d, args.max_d)
+        return run_grid(args.n, args.reps, args.out, args.max_n_costly, args.costly_d, args.continuous_only, dims)
     lines = [
         "| quantity | method | d | n | truth | bias | sd | mean stderr | mean allowance | mean CI width | coverage (95% nominal) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -280,9 +280,15 @@ def _run(table, kind, data, *, method, confidence, rng, given, base=None):
     _access.as_generator(rng)  # refuse a bad `rng` before any work
     name, entry = _choose(table, kind, method, given.get("smoothing"), given.get("k"))
     opts = _options(table, name, entry, kind, given | {"rng": rng})
-    with warnings.catch_warnings(record=True) as caught:  # raised again below, at the caller of estimate_*
+    with warnings.catch_warnings(record=True) as caught:  # raised again in _finish, at the caller of estimate_*
         warnings.simplefilter("always")
         est = entry(*data, confidence=confidence, **opts)
+    return _finish(table, name, est, caught, scale, base)
+
+
+def _finish(table, name, est, caught, scale, base):
+    """The Estimate as the public functions return it: the registry's method name, the table's quantity, the
+    units of ``base``; the warnings the estimator reported raised again at the caller of estimate_*."""
     if not isinstance(est, Estimate):
         msg = f"internal: method {name!r} returned {type(est).__name__}, not an Estimate"
         raise RuntimeError(msg)
@@ -293,9 +299,9 @@ def _run(table, kind, data, *, method, confidence, rng, given, base=None):
     quantity = est.quantity if est.quantity.startswith(base_q + " (") else base_q
     est = _in_base(dataclasses.replace(est, quantity=quantity, method=done), scale, base)
     for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=3)  # the caller of estimate_*
+        warnings.warn(w.message, w.category, stacklevel=4)  # the caller of estimate_* (_finish, _run, estimate_*)
     for msg in est.details.get("warnings", ()):
-        warnings.warn(msg, AccuracyWarning, stacklevel=3)
+        warnings.warn(msg, AccuracyWarning, stacklevel=4)
     return est
 
 

@@ -25,6 +25,7 @@ from scipy.stats import norm
 
 from .._warnings import AccuracyWarning
 from ._kdtree import Tree, scale_of
+from ._knn_bias import FIT_FROM_D, fitted_sets
 from ._knn_ensemble import ensemble_weights, loo_shift
 from ._resolution import UnresolvedWarning, resolution
 from ._resolution import message as resolution_message
@@ -229,8 +230,14 @@ def ensemble_plan(d: int, n_min: int) -> tuple[int, int]:
     return K, min(J, (K - 1) // 2)
 
 
-def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, np.ndarray, np.ndarray, int, float]:
+def _weight_sets(
+    method: str, k: int | None, d: int, n_min: int, *, fit: bool = False, fit_K: int | None = None
+) -> tuple[str, np.ndarray, np.ndarray, int, float]:
     """(method, main weights, reference weights, K searched, allowance factor) for a method name.
+
+    ``fit=True`` (the divergence, from d = 3): the reference is the main estimate less its bias fitted over
+    k = 1..K (:mod:`._knn_bias`; K the ensemble's, or ``fit_K``, or 4k for one k), factor 1, and the allowance is
+    |bias| + se(bias) (``_allowance(add=True)``). Otherwise, as follows.
 
     The bias allowance is ``factor * max(|estimate(main) - estimate(reference)|, 1 se(main - reference))``
     (se from the same jackknife: a difference that is mostly noise cannot vouch for a small bias). With the
@@ -247,6 +254,9 @@ def _weight_sets(method: str, k: int | None, d: int, n_min: int) -> tuple[str, n
         msg = f"`k` must be a positive integer (the neighbour order) or None; got {k!r}."
         raise ValueError(msg)
     K, J = ensemble_plan(d, n_min)
+    if fit and d >= FIT_FROM_D:
+        k = default_k(d) if method == "knn" and k is None else k
+        return (method, *fitted_sets(method == "knn", k, d, n_min, K, J, fit_K))
     kk = np.arange(1, max(K, 2 * (k or default_k(d))) + 2)
     # b[k - 1] = Gamma(k + a) / Gamma(k) ~ k^a: the bias's growth in k, a = min(2/d, _BIAS_EXP) (see _BIAS_EXP)
     a = min(2.0 / d, _BIAS_EXP)
@@ -301,9 +311,14 @@ def _interval(value: float, var: float, allowance: float, confidence: float) -> 
     return se, (value - half, value + half), z
 
 
-def _allowance(factor: float, value: float, v_ref: float, var_diff: float) -> float:
-    """factor * max(|value - reference|, _ALLOWANCE_SE * se(value - reference)); see ``_weight_sets``."""
+def _allowance(factor: float, value: float, v_ref: float, var_diff: float, add: bool = False) -> float:
+    """factor * max(|value - reference|, _ALLOWANCE_SE * se(value - reference)); see ``_weight_sets``.
+
+    ``add=True`` (the fitted reference, :mod:`._knn_bias`): |value - reference| + se(value - reference), the fitted
+    bias and its standard error (the bias is estimated, not bounded: its error adds to it)."""
     se_diff = math.sqrt(var_diff) if var_diff == var_diff and var_diff > 0 else 0.0
+    if add:
+        return factor * (abs(value - v_ref) + _ALLOWANCE_SE * se_diff)
     return factor * max(abs(value - v_ref), _ALLOWANCE_SE * se_diff)
 
 
@@ -468,8 +483,11 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
 
     Bias: for Gaussian pairs WKV underestimates, more as d grows and as k grows (d = 5, n = 10^3:
     about -0.14 nats at k = 1 for a true 0.70). The interval is value +- (z stderr + B), stderr from
-    the exact two-sample delete-one jackknife, B as in :func:`entropy_knn`; it is cut at 0 (D >= 0),
-    the point estimate is not. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
+    the exact two-sample delete-one jackknife; it is cut at 0 (D >= 0), the point estimate is not. In d <= 2
+    B is as in :func:`entropy_knn`. From d = 3, B = |bias| + se(bias), the bias of the weights read off the
+    least-squares fit of D(k) on Gamma(k + 1/d) / Gamma(k) over k = 1..K of the same search (K the ensemble's;
+    for ``"knn"`` k' = 1..4k; ``method="auto"``'s k = 1 uses the ensemble's K), see :mod:`._knn_bias`:
+    ``details["bias_fit"]`` holds the exponent, the range of k and the fitted bias. Coverage is measured in docs/estimation-coverage.md. Where p has heavier
     tails than q (t_5 vs N(0, 1), N(0, 4) vs N(0, 1)) every kNN estimate falls short of the truth: the
     q-neighbours of p's tail points are far and log q varies over the ball. ``method="auto"`` detects it
     (case 1 above); an explicit ``"knn"`` / ``"knn-ensemble"`` does not look.
@@ -485,10 +503,12 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
     _check_spread(y, "y")
     if method == "auto" and k is None:
         return _kl_auto(x, y, confidence, rng)
-    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, min(n, m + 1))
+    name, w, ref, K, factor = _weight_sets(_method_name(method, d), k, d, min(n, m + 1), fit=True)
     _check_k(n, "x", K)
     _check_k(m, "y", K, self_in_tree=False)
     details: dict = {}
+    # method="auto": k = 1 from the same search, its bias fitted over the ensemble's k = 1..K (d >= 3)
+    k1_sets = _weight_sets("knn", 1, d, min(n, m + 1), fit=True, fit_K=K) if _resolve else None
 
     def compute(xs, ys, shared=None):
         if ys is y and _has_duplicates(ys):
@@ -513,8 +533,8 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
             # the same tree of y, and x's nearest y from the search above where no point is shared
             nearest = (np.exp(Ln[:, :1]), iy[:, :1]) if shared is None or len(shared) == 0 else None
             details["resolution"] = resolution(xs, ys, tree=ty, nearest=nearest)
-            if Lr.shape[1] >= 3:  # method="knn", k=1 (and its reference k = 2) from the same search: no second one
-                details["_k1"] = _k1_parts(xs, ys, S)
+            if max(len(k1_sets[1]), len(k1_sets[2])) < Lr.shape[1]:  # k = 1 and its reference from this search
+                details["_k1"] = (_k1_parts(xs, ys, S, k1_sets[1], k1_sets[2]), k1_sets[4], len(k1_sets[2]))
         if len(_trim(w)) > 1 and len(w) < Lr.shape[1]:  # the k = 1 estimate and se(k = 1 - main): method="auto"'s check
             e1 = _pad(np.ones(1), len(w))
             details["k1_estimate"] = _kl_eval(xs, ys, S, e1[:1], jack=False)[0]
@@ -527,26 +547,32 @@ def kl_knn(x, y, *, k: int | None = None, method: str = "knn", confidence: float
         warnings.warn(str(atom), AccuracyWarning, stacklevel=2)
         info = {"d": d, "atom_of_p": {"column": atom.column, "value": atom.value, "count": atom.count}, "warnings_text": str(atom)}
         return Estimate(math.inf, math.inf, (0.0, math.inf), name, (n, m), confidence, "none: an atom of p that q lacks", "D(p||q)", info)
-    return _kl_result((value, var, v_ref, var_diff), name, _trim(w), factor, d, (n, m), confidence, details)
+    return _kl_result((value, var, v_ref, var_diff), name, _trim(w), factor, d, (n, m), confidence, details, len(ref))
 
 
-def _kl_result(parts, name, w, factor, d, nm, confidence, details) -> Estimate:
-    """The Estimate of D(p||q) from (value, jackknife variance, reference value, variance of main - reference)."""
+def _kl_result(parts, name, w, factor, d, nm, confidence, details, fit_K=None) -> Estimate:
+    """The Estimate of D(p||q) from (value, jackknife variance, reference value, variance of main - reference).
+
+    From d = 3 the reference is fitted over k = 1..fit_K (:mod:`._knn_bias`): the allowance is |bias| + se(bias)."""
     value, var, v_ref, var_diff = parts
-    B = _allowance(factor, value, v_ref, var_diff)
+    fitted = d >= FIT_FROM_D
+    B = _allowance(factor, value, v_ref, var_diff, add=fitted)
     details["reference_diff_stderr"] = math.sqrt(var_diff) if var_diff == var_diff else None
+    if fitted:
+        details["bias_fit"] = {"exponent": 1.0 / d, "k": [1, int(fit_K)], "bias": value - v_ref}
     se, ci, _ = _interval(value, var, B, confidence)
     details.update(_describe(name, w, d, B, v_ref), allowance_factor=factor)
     return Estimate(value, se, _cut_at_zero(ci), name, nm, confidence, _INTERVAL + _CUT, "D(p||q)", details)
 
 
-def _k1_parts(xs, ys, S) -> tuple[float, float, float, float]:
-    """``kl_knn(method="knn", k=1)``'s (value, variance, k = 2 reference, variance of the difference) from a search of
-    at least 3 neighbours: the same numbers as its own search (the first neighbours are the same)."""
+def _k1_parts(xs, ys, S, w1, ref1) -> tuple[float, float, float, float]:
+    """``kl_knn(method="knn", k=1)``'s (value, variance, reference value, variance of the difference) from a longer
+    search (the first neighbours are the same), with the weights ``w1`` / ``ref1`` of ``_weight_sets("knn", 1, ...)``."""
     Lr, ir, Ln, iy, _ = S
-    v, var = _kl_eval(xs, ys, S, np.ones(1))
-    v_ref = _kl_eval(xs, ys, S, np.array([0.0, 1.0]), jack=False)[0]
-    var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(xs.shape[0])), np.array([1.0, -1.0]))[1]
+    v, var = _kl_eval(xs, ys, S, _trim(w1))
+    v_ref = _kl_eval(xs, ys, S, _trim(ref1), jack=False)[0]
+    Kd = max(len(w1), len(ref1))
+    var_diff = _kl_eval(xs, ys, (Lr, ir, Ln, iy, np.ones(xs.shape[0])), _pad(w1, Kd) - _pad(ref1, Kd))[1]
     return v, var, v_ref, var_diff
 
 
@@ -564,15 +590,15 @@ def _kl_auto(x: np.ndarray, y: np.ndarray, confidence: float, rng) -> Estimate:
     if "resolution" not in est.details:  # an infinite answer (an atom of p that q lacks): nothing to choose
         return est
     parts = est.details.pop("_k1", None)
+    parts, f1, fit_K = parts if parts is not None else (None, None, None)
     res = est.details["resolution"]
     drop = est.details.get("k1_estimate", est.value) - est.value
     se = est.details.get("k1_minus_main_stderr") or 0.0
     beyond = res["beyond"] and x.shape[1] <= 2
     if parts is not None:  # k = 1 from the ensemble's own search (the ties, if any, resolved there too)
         (n, d), m = x.shape, y.shape[0]
-        _, w1, _, _, f1 = _weight_sets("knn", 1, d, min(n, m + 1))
         keep = {key: est.details[key] for key in ("ties",) if key in est.details}
-        k1 = _kl_result(parts, "knn", _trim(w1), f1, d, (n, m), confidence, keep)
+        k1 = _kl_result(parts, "knn", np.ones(1), f1, d, (n, m), confidence, keep, fit_K)
     else:  # samples too small for the ensemble's search to hold k = 2
         with warnings.catch_warnings():  # the ensemble's run has warned of any ties already
             warnings.simplefilter("ignore", TieWarning)
