@@ -33,11 +33,11 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._exact import EdgeCounter
-from ._read import Column, DataError, _collect, _column, _datetime_ns, _files, _is_path, _kind, _label, _merge_labels
+from ._read import BATCH_ROWS, Column, DataError, _collect, _column, _counted, _datetime_ns, _files, _is_path, _kind, _label
 
 __all__ = ["lazy_columns", "LazyBatches", "BATCH_ROWS"]
 
-BATCH_ROWS = 1 << 20  # rows of one batch: memory is bounded by this, not by the rows of the table
+# BATCH_ROWS (from _read): rows of one batch; memory is bounded by it, not by the rows of the table
 # A short table is read whole, as many columns per scan as hold this many values (64 MB of float64): one scan
 # where each column would cost two or three (a CSV parsed again each time); a longer one column by column
 WHOLE_VALUES = 1 << 23
@@ -108,10 +108,7 @@ def _lazy_column(f, scan, name, dtype, n, missing, where) -> Column:
     if kind in {"boolean", "categorical"} and scan.groupable(dtype):
         with _reading(where):
             labels, counts = scan.value_counts(name)
-        values = _merge_labels([_label(v) for v in labels], counts)
-        if kind == "categorical" and values[0] and all(isinstance(v, bool) for v in values[0]):
-            kind = "boolean"
-        return Column(name, kind, str(dtype), values, n, missing)
+        return _counted(name, kind, str(dtype), [_label(v) for v in labels], counts, n, missing)
     if kind == "null":
         return Column(name, kind, str(dtype), None, n, missing)
     return _column(_collect(f, [name], where)[name], name, dtype)  # another type: this column alone
