@@ -46,7 +46,7 @@ def test_segments_equal_searchsorted(kernels, kind, monkeypatch):
         x = rng.integers(-(10**12), 10**12, 6000)
         cuts = np.unique(rng.integers(-(10**12), 10**12, 9))
     x = x[rng.permutation(x.size)]
-    many = np.unique(rng.choice(x, 60))  # more cuts than the comparisons' limit of _count_below
+    many = np.unique(rng.choice(x, 60))  # more cuts than the comparisons' limit of count_below
     few = cuts
     for c, pattern in [(few, []), (few, [0]), (few, [few.size]), (few, [1, 2, 3]), (few, [0, 4, 5, few.size]),
                        (few, list(range(few.size + 1))), (many, [3, 4, 20, 40, many.size])]:  # fmt: skip
@@ -194,3 +194,21 @@ def test_category_ties_do_not_depend_on_row_order():
     bounded = kb.profile({"c": rows[::-1]}, max_categories=3)["c"]  # a and b, then c before d (tied at 2)
     assert bounded.labels == ("a", "b", "c") and bounded.other == 3
     assert kb.profile({"c": rows}, max_categories=3)["c"] == bounded
+
+
+@pytest.mark.parametrize("k", [1, 2, 33, 100])
+@pytest.mark.parametrize("kind", ["numeric", "datetime"])
+def test_edge_counter_with_few_or_many_edges_counts_as_searchsorted(k, kind):
+    """EdgeCounter counts below its edges by the engine's count_below (a search from 33 edges on), batch by batch."""
+    from kullback.data._exact import EdgeCounter
+
+    rng = np.random.default_rng(k)
+    x = rng.integers(-50, 50, 10_000)
+    x = x.astype(float) if kind == "numeric" else x
+    edges = np.unique(rng.integers(-60, 60, 3 * k))[: k + 1].astype(np.float64 if kind == "numeric" else np.int64)
+    counter = EdgeCounter(edges, kind)
+    counter.add(x[:3000])
+    counter.add(x[3000:])
+    s = np.sort(x)
+    want = np.r_[np.searchsorted(s, edges[:-1], side="left"), np.searchsorted(s, edges[-1], side="right")]
+    assert counter.below.tolist() == want.tolist()

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ._scan import segments
+from ._scan import count_below, segments
 
 __all__ = ["EdgeCounter", "EdgeFinder", "find_edges", "quantile_positions", "lerp", "AUTO_BINS", "auto_bins"]
 
@@ -111,8 +111,8 @@ class EdgeCounter:
             self.neginf += int(np.count_nonzero(x == -np.inf))
             x = x[np.isfinite(x)]
         self.n += x.size
-        if self.E.size:  # a comparison per edge: NumPy's vectorised loops beat one compiled pass here
-            self.below[:-1] += [np.count_nonzero(x < e) for e in self.E[:-1]]
+        if self.E.size:  # the engine's counter (a comparison per edge, a search where they are many); the last: <=
+            self.below[:-1] += count_below(x, self.E[:-1])
             self.below[-1] += np.count_nonzero(x <= self.E[-1])
 
     def result(self) -> dict:

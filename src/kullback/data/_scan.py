@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _kernels
 
-__all__ = ["MIN_SIZE", "segments", "use_kernels"]
+__all__ = ["MIN_SIZE", "count_below", "segments", "use_kernels"]
 
 MIN_SIZE = 1 << 20  # values in a column from which the compiled kernels are used
 PIECE = 1 << 18  # values read by one call of the kernel (its output buffers hold as many)
@@ -88,7 +88,7 @@ def segments(x, cuts, collect, n=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if use_kernels(x, max(n, x.size)) and collect.any():  # nothing to collect: NumPy's comparisons count faster
         return _compiled_segments(x, cuts, collect)
     if not collect.any():
-        return _hist_from_below(_count_below(x, cuts), x.size), x[:0], np.zeros(cuts.size + 2, dtype=np.int64)
+        return _hist_from_below(count_below(x, cuts), x.size), x[:0], np.zeros(cuts.size + 2, dtype=np.int64)
     runs = _runs(collect)
     below, kept = np.zeros(cuts.size, dtype=np.int64), []
     buf = np.empty((cuts.size, min(PIECE, x.size)), dtype=bool)  # reused: no fresh pages per comparison
@@ -123,7 +123,7 @@ def _compiled_segments(x, cuts, collect):
     return hist, grouped, offsets
 
 
-def _count_below(x, cuts) -> np.ndarray:
+def count_below(x, cuts) -> np.ndarray:
     """count(x < c) for each c of the sorted array ``cuts``: a comparison per cut where they are few."""
     if cuts.size <= 32:
         return np.array([np.count_nonzero(x < c) for c in cuts], dtype=np.int64)
