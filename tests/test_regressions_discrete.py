@@ -342,6 +342,30 @@ def test_base_below_or_at_one_is_refused_for_vectors_and_objects(base):
             call()
 
 
+@pytest.mark.parametrize("base", [0.5, 1, 0, -2, 0.999999, float("nan"), float("inf")])
+def test_base_below_or_at_one_is_refused_by_estimation_fitting_and_compare(base, tmp_path):
+    """The siblings of the test above: estimate_kl/entropy/js, fit, rank and compare (and `kullback compare --base`)
+    took any positive base other than 1, so base=0.5 gave every estimate, fit's kl and compare's psi a negative sign."""
+    from kullback.cli import main
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=200), rng.normal(0.5, 1, size=200)
+    for call in (
+        lambda: kb.estimate_kl(x, y, base=base),
+        lambda: kb.estimate_entropy(x, base=base),
+        lambda: kb.estimate_js(x, y, base=base),
+        lambda: kb.fit(x, st.norm, base=base),
+        lambda: kb.rank(x, [st.norm], base=base),
+        lambda: kb.compare({"v": x}, {"v": y}, base=base),
+    ):
+        with pytest.raises(ValueError, match=r"`base` must be .*a finite number above 1"):
+            call()
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("v\n" + "\n".join(map(str, x)))
+    cur.write_text("v\n" + "\n".join(map(str, y)))
+    assert main(["compare", str(ref), str(cur), "--base", str(base)]) == 2
+
+
 def test_bases_above_one_convert_units():
     """Any finite base above 1 divides by its log: base 2 gives bits (H of a fair coin = 1), base 1.5 log_1.5."""
     assert float(kb.entropy([0.5, 0.5], base=2)) == pytest.approx(1.0, rel=1e-15)

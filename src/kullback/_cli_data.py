@@ -63,8 +63,8 @@ def _alpha(value: float) -> float:
 
 
 def _base(value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value > 0 and value != 1):
-        msg = f"must be a positive number other than 1 (2 for bits), got {value!r}"
+    if value is not None and not (math.isfinite(value) and value > 1):  # the library's rule, as `kullback kl --base`
+        msg = f"must be a finite number above 1 (2 for bits), got {value!r}; below 1 every divergence would be negative"
         raise typer.BadParameter(msg)
     return value
 

@@ -459,7 +459,7 @@ def _check_options(smoothing, metric, alpha, confidence, base):
     if not (0 < confidence < 1):
         msg = f"`confidence` must be in (0, 1), not {confidence!r}"
         raise ValueError(msg)
-    if base is not None and not (base > 0 and base != 1):
-        msg = f"`base` must be a positive number other than 1 (2 for bits), not {base!r}"
+    if base is not None and not (math.isfinite(base) and base > 1):
+        msg = f"`base` must be a finite number above 1 (2 for bits), not {base!r}; below 1 every divergence would be negative"
         raise ValueError(msg)
     return smoothing

@@ -254,12 +254,13 @@ def _check_confidence(confidence):
 
 
 def _check_base(base):
-    """None (nats) or a positive number other than 1 (2: bits); the divisor log(base)."""
+    """None (nats) or a finite number above 1 (2: bits), the library's rule (``_discrete_inputs._log_base``: below 1
+    every divergence and entropy turns negative); the divisor log(base)."""
     ok = isinstance(base, (float, int, np.floating, np.integer)) and not isinstance(base, bool)
     if base is None:
         return 1.0
-    if not (ok and np.isfinite(base) and base > 0 and base != 1):
-        msg = f"`base` must be None (nats) or a positive number other than 1 (2 for bits, 10), not {base!r}"
+    if not (ok and np.isfinite(base) and base > 1):
+        msg = f"`base` must be None (nats) or a finite number above 1 (2 for bits, 10), not {base!r}; a base below 1 would make every divergence and entropy negative"
         raise ValueError(msg)
     return math.log(base)
 

@@ -367,8 +367,8 @@ def _check_direction(direction) -> str:
 
 
 def _check_base(base):
-    if base is not None and not (isinstance(base, (int, float)) and base > 0 and base != 1 and math.isfinite(base)):
-        msg = f"`base` must be None (nats) or a positive number other than 1 (2: bits); got {base!r}"
+    if base is not None and not (isinstance(base, (int, float)) and math.isfinite(base) and base > 1):
+        msg = f"`base` must be None (nats) or a finite number above 1 (2: bits); got {base!r}; below 1 every divergence would be negative"
         raise ValueError(msg)
 
 
